@@ -144,6 +144,8 @@ class RejectionCode(StrEnum):
     PAST_DATE = "past_date"
     #: The notice deadline for the day has passed.
     AFTER_DEADLINE = "after_deadline"
+    #: The child already has care on that day and daypart.
+    ALREADY_PLANNED = "already_planned"
     #: An open request for the same day and daypart exists.
     DUPLICATE_REQUEST = "duplicate_request"
     #: The child's care has ended (or not yet started) on that day.
