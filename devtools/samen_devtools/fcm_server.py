@@ -26,6 +26,7 @@ Control endpoints for tests, all JSON:
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import logging
 import os
@@ -69,6 +70,13 @@ ASSERTION_LEEWAY_SECONDS = 60
 MAX_REQUEST_BYTES = 1024 * 1024
 
 
+class _LoopbackHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    # The standard library's default backlog of 5 made the kernel drop or
+    # reset connections when 20 clients connected at once.
+    request_queue_size = 128
+
+
 class FcmTestServer(FcmState):
     """FCM HTTP v1 and OAuth2 token server on 127.0.0.1, run in a background thread.
 
@@ -92,8 +100,7 @@ class FcmTestServer(FcmState):
         if self._httpd is not None:
             raise RuntimeError("FCM test server is already running")
 
-        httpd = ThreadingHTTPServer((LOOPBACK_HOST, self._requested_port), _FcmRequestHandler)
-        httpd.daemon_threads = True
+        httpd = _LoopbackHTTPServer((LOOPBACK_HOST, self._requested_port), _FcmRequestHandler)
         httpd.fcm = self  # type: ignore[attr-defined]
         self._httpd = httpd
         self._thread = threading.Thread(target=httpd.serve_forever, name="fcm-test-server", daemon=True)
@@ -221,7 +228,7 @@ class _FcmRequestHandler(BaseHTTPRequestHandler):
         if path.startswith("/_test/"):
             self._handle_control(path.removeprefix("/_test/"), body)
             return
-        self._send_json(404, {"error": {"code": 404, "message": f"Not found: {path}", "status": "NOT_FOUND"}})
+        self._send_not_found(path)
 
     def do_GET(self) -> None:  # noqa: N802 - name fixed by the base class
         parts = urllib.parse.urlsplit(self.path)
@@ -234,7 +241,7 @@ class _FcmRequestHandler(BaseHTTPRequestHandler):
         elif parts.path == "/_test/stats":
             self._send_json(200, self.fcm.stats())
         else:
-            self._send_json(404, {"error": {"code": 404, "message": f"Not found: {parts.path}", "status": "NOT_FOUND"}})
+            self._send_not_found(parts.path)
 
     # OAuth2 token endpoint
 
@@ -375,6 +382,16 @@ class _FcmRequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             return None
         return self.rfile.read(length) if length else b""
+
+    def _send_not_found(self, path: str) -> None:
+        """Answer an unknown path with an HTML 404, as Google's front end does, not with an API error."""
+        page = f"<!DOCTYPE html><title>Error 404 (Not Found)</title><p>The requested URL {html.escape(path)} was not found."
+        encoded = page.encode("utf-8")
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=UTF-8")
+        self.send_header("Content-Length", str(len(encoded)))
+        self.end_headers()
+        self.wfile.write(encoded)
 
     def _send_json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         encoded = json.dumps(body).encode("utf-8")

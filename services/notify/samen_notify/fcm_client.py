@@ -54,10 +54,12 @@ class BoundFCMNotification(FCMNotification):
         project_id: str | None,
         base_url: str,
         timeout: tuple[float, float],
+        max_connections: int,
     ) -> None:
         # max_retries=0 makes urllib3 raise or return at once in place of
         # pyfcm's default policy, which retried 503 with growing sleeps.
-        adapter = HTTPAdapter(max_retries=0)
+        # Connections beyond `max_connections` are opened, used once and closed.
+        adapter = HTTPAdapter(max_retries=0, pool_maxsize=max_connections)
         super().__init__(service_account_file=service_account_file, project_id=project_id, adapter=adapter)
 
         # An instance attribute shadows the class attribute for this client only.

@@ -173,15 +173,20 @@ class FcmPushSender:
         connect_timeout: float = 5.0,
         read_timeout: float = 10.0,
         max_message_bytes: int = MAX_MESSAGE_BYTES,
+        max_connections: int = 20,
     ) -> None:
         """Load the service-account key; raises pyfcm's `InvalidDataError` when the file is missing.
 
         `base_url` replaces pyfcm's https://fcm.googleapis.com/v1/projects,
-        for example with a local test server's URL.
+        for example with a local test server's URL. `max_connections` is the
+        number of kept-alive connections to FCM, best set to the number of
+        concurrent senders (nameko's max_workers).
         """
         self._timeout = (connect_timeout, read_timeout)
         self._max_message_bytes = max_message_bytes
-        self._client = BoundFCMNotification(service_account_file, project_id, base_url, self._timeout)
+        self._client = BoundFCMNotification(
+            service_account_file, project_id, base_url, self._timeout, max_connections
+        )
 
     @property
     def token_fetches(self) -> int:
@@ -208,7 +213,7 @@ class FcmPushSender:
         except requests.Timeout:
             result = PushResult(PushOutcome.RETRY, "FCM request timed out")
         except requests.RequestException as error:
-            result = PushResult(PushOutcome.RETRY, f"network error: {type(error).__name__}")
+            result = PushResult(PushOutcome.RETRY, f"network error: {type(error).__name__}: {error}")
         except google.auth.exceptions.GoogleAuthError as error:
             result = PushResult(PushOutcome.RETRY, f"access token fetch failed: {_first_line(error)}")
         else:
