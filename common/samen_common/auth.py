@@ -1,0 +1,147 @@
+"""Access tokens and the caller's identity inside every service.
+
+Accounts signs short-lived JWT access tokens with an Ed25519 private key. The gateway and
+every service verify them with the public key, so a service decides who is calling from the
+token itself and never from anything the gateway asserts. Only the `EdDSA` algorithm is
+accepted, so `alg: none` or an HMAC token signed with the public key fail verification.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import jwt
+from nameko.extensions import DependencyProvider
+
+from samen_common import context
+from samen_common.errors import NotFound, Unauthorized
+from samen_common.settings import common_settings
+
+ALGORITHM = "EdDSA"
+
+
+class AccountKind(enum.StrEnum):
+    GUARDIAN = "guardian"
+    """A parent or other person with parental authority who logs in."""
+    STAFF = "staff"
+    """An employee of the organisation."""
+
+
+class StaffRole(enum.StrEnum):
+    PEDAGOGICAL = "pedagogical"
+    """Pedagogical staff (pedagogisch medewerker) working in one or more groups."""
+    COORDINATOR = "coordinator"
+    """Location coordinator: manages requests, closing days and news for a location."""
+    UNIT_MANAGER = "unit_manager"
+    """Unit manager: like a coordinator, for every location of a unit."""
+    ADMIN = "admin"
+    """Organisation administrator: everything, organisation-wide."""
+
+
+LOCATION_WIDE_ROLES = frozenset({StaffRole.COORDINATOR, StaffRole.UNIT_MANAGER, StaffRole.ADMIN})
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The verified identity of the person behind a call."""
+
+    account_id: str
+    kind: AccountKind
+    organisation_id: str
+    roles: frozenset[str] = field(default_factory=frozenset)
+    language: str = "nl"
+    session_id: str | None = None
+
+    @property
+    def is_guardian(self) -> bool:
+        return self.kind is AccountKind.GUARDIAN
+
+    @property
+    def is_staff(self) -> bool:
+        return self.kind is AccountKind.STAFF
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    def require_guardian(self) -> "Caller":
+        if not self.is_guardian:
+            raise NotFound()
+        return self
+
+    def require_staff(self) -> "Caller":
+        if not self.is_staff:
+            raise NotFound()
+        return self
+
+
+@lru_cache(maxsize=4)
+def _read_key(path: str) -> bytes:
+    return Path(path).read_bytes()
+
+
+def public_key() -> bytes:
+    settings = common_settings()
+    try:
+        return _read_key(str(settings.jwt_public_key_file))
+    except FileNotFoundError as exc:
+        raise RuntimeError(
+            f"JWT public key not found at {settings.jwt_public_key_file}; run `make keys` "
+            "or set SAMEN_JWT_PUBLIC_KEY_FILE"
+        ) from exc
+
+
+def verify_access_token(token: str, key: bytes | None = None) -> Caller:
+    """Verify signature, expiry, issuer and audience; raise Unauthorized on any failure."""
+    settings = common_settings()
+    try:
+        claims = jwt.decode(
+            token,
+            key or public_key(),
+            algorithms=[ALGORITHM],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            leeway=5,
+        )
+        kind = AccountKind(claims["kind"])
+    except (jwt.PyJWTError, KeyError, ValueError):
+        raise Unauthorized() from None
+    if claims.get("typ") != "access":
+        raise Unauthorized()
+    return Caller(
+        account_id=claims["sub"],
+        kind=kind,
+        organisation_id=claims.get("org", ""),
+        roles=frozenset(claims.get("roles", [])),
+        language=claims.get("lang", "nl"),
+        session_id=claims.get("sid"),
+    )
+
+
+class _LazyCaller:
+    def __init__(self, worker_ctx):
+        self._worker_ctx = worker_ctx
+        self._caller: Caller | None = None
+
+    def __call__(self) -> Caller:
+        """Return the verified caller; raise Unauthorized when the call carries no valid token."""
+        if self._caller is None:
+            token = self._worker_ctx.data.get(context.ACCESS_TOKEN)
+            if not token:
+                raise Unauthorized()
+            self._caller = verify_access_token(token)
+        return self._caller
+
+    @property
+    def present(self) -> bool:
+        return bool(self._worker_ctx.data.get(context.ACCESS_TOKEN))
+
+
+class CallerIdentity(DependencyProvider):
+    """`self.caller()` returns the verified Caller of the current RPC."""
+
+    def get_dependency(self, worker_ctx):
+        return _LazyCaller(worker_ctx)

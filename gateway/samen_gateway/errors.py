@@ -1,0 +1,99 @@
+"""One place that turns every failure into the JSON error body and HTTP status."""
+
+from __future__ import annotations
+
+import structlog
+from flask import Flask, g, jsonify
+from marshmallow import ValidationError
+from nameko.exceptions import RemoteError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from samen_common import i18n
+from samen_common.errors import (
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    RequestExpired,
+    SamenError,
+    ServiceUnavailable,
+    TooManyRequests,
+)
+
+log = structlog.get_logger(__name__)
+
+RETRY_AFTER_SECONDS = 2
+
+i18n.register(
+    {
+        "method_not_allowed": {"nl": "Deze methode is hier niet toegestaan.", "en": "This method is not allowed here."},
+        "invalid_json": {"nl": "De body is geen geldige JSON.", "en": "The body is not valid JSON."},
+        "validation_failed": {
+            "nl": "Een of meer velden zijn ongeldig.",
+            "en": "One or more fields are invalid.",
+        },
+    }
+)
+
+
+def language() -> str:
+    return getattr(g, "language", i18n.DEFAULT_LANGUAGE)
+
+
+def error_response(code: str, message: str, status: int, details: dict | None = None, headers: dict | None = None):
+    body = {"error": {"code": code, "message": message, "request_id": getattr(g, "request_id", None)}}
+    if details:
+        body["error"]["details"] = details
+    response = jsonify(body)
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def samen_error_response(exc: SamenError):
+    headers = {}
+    if isinstance(exc, ServiceUnavailable | RequestExpired):
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    if isinstance(exc, TooManyRequests):
+        headers["Retry-After"] = str(int(exc.params.get("seconds", 60)))
+    details = exc.params.get("fields") if isinstance(exc.params.get("fields"), dict) else None
+    return error_response(exc.code, exc.message(language()), exc.status, details=details, headers=headers)
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(SamenError)
+    def handle_samen_error(exc: SamenError):
+        if exc.status >= 500:
+            log.warning("request.failed", code=exc.code, status=exc.status)
+        return samen_error_response(exc)
+
+    @app.errorhandler(ValidationError)
+    def handle_validation(exc: ValidationError):
+        fields = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        return error_response(
+            "validation_failed", i18n.translate("validation_failed", language()), 400, details=fields
+        )
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def handle_too_large(exc):
+        limit = app.config.get("MAX_CONTENT_LENGTH") or 0
+        return samen_error_response(PayloadTooLarge(limit=f"{limit // (1024 * 1024)} MB"))
+
+    @app.errorhandler(HTTPException)
+    def handle_http(exc: HTTPException):
+        mapping = {404: NotFound(), 400: InvalidInput()}
+        if exc.code in mapping:
+            return samen_error_response(mapping[exc.code])
+        if exc.code == 405:
+            return error_response("method_not_allowed", i18n.translate("method_not_allowed", language()), 405)
+        return error_response(f"http_{exc.code}", exc.description or exc.name, exc.code or 500)
+
+    @app.errorhandler(RemoteError)
+    def handle_remote(exc: RemoteError):
+        log.error("request.remote_error", exc_type=exc.exc_type, error=str(exc.value)[:500])
+        return error_response("internal_error", i18n.translate("internal_error", language()), 500)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(exc: Exception):
+        log.exception("request.unexpected_error")
+        return error_response("internal_error", i18n.translate("internal_error", language()), 500)
