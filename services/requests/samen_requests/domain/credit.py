@@ -25,7 +25,7 @@ class MovementKind(StrEnum):
     SPENT = "spent"
     #: Hours of an earned lot that passed its expiry date unused.
     EXPIRED = "expired"
-    #: A manual correction by staff; positive or negative.
+    #: A manual correction by staff, positive or negative.
     ADJUSTED = "adjusted"
 
 
@@ -33,8 +33,8 @@ class MovementKind(StrEnum):
 class Movement:
     """One ledger line. `hours` is positive except for a negative adjustment.
 
-    An earned movement is a lot; `expires_on` is the first day its hours can no longer be used.
-    An expired movement names its lot in `lot_id`.
+    An earned movement is a lot, and `expires_on` is the first day its hours can no longer be
+    used. An expired movement names its lot in `lot_id`.
     """
 
     movement_id: str
@@ -59,7 +59,7 @@ class Movement:
 
 
 def add_months(day: date, months: int) -> date:
-    """Add calendar months, clamping to the last day of a shorter month (31 Jan + 1 = 28 Feb)."""
+    """Add calendar months, clamping to the last day of a shorter month (31 January 2025 plus one month is 28 February 2025)."""
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))

@@ -38,7 +38,7 @@ class Daypart(StrEnum):
     HOLIDAY = "holiday"
 
     def overlaps(self, other: "Daypart") -> bool:
-        """Whether both dayparts share some hours (a whole day overlaps morning and afternoon)."""
+        """Return whether both dayparts share hours: a whole day overlaps morning and afternoon."""
         if self is other:
             return True
         halves = {Daypart.MORNING, Daypart.AFTERNOON}
@@ -55,7 +55,7 @@ class Daypart(StrEnum):
 
 
 class RequestKind(StrEnum):
-    """What a parent asks for."""
+    """Kind of request a parent sends."""
 
     #: The child is ill; takes effect at once without approval.
     ILLNESS = "illness"
@@ -95,7 +95,7 @@ class RequestState(StrEnum):
 
 
 class DayStatus(StrEnum):
-    """What a child's day (or daypart) looks like after requests are applied."""
+    """State of a child's day or daypart after closing days and requests are applied."""
 
     #: A contract day on which the child is expected.
     PLANNED = "planned"

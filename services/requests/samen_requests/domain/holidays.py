@@ -18,7 +18,7 @@ LUSTRUM_INTERVAL = 5
 
 
 class LiberationDayPolicy(StrEnum):
-    """Which years Liberation Day (5 May) counts as a holiday."""
+    """Rule for the years in which Liberation Day (5 May) counts as a holiday."""
 
     #: Every year.
     EVERY_YEAR = "every_year"
@@ -38,7 +38,7 @@ class Holiday:
 
 @dataclass(frozen=True)
 class HolidayPolicy:
-    """Which optional holidays an organisation closes on."""
+    """Choice of optional holidays on which an organisation closes."""
 
     good_friday: bool = True
     liberation_day: LiberationDayPolicy = LiberationDayPolicy.LUSTRUM

@@ -1,8 +1,8 @@
 """Staff-to-child ratio (beroepskracht-kindratio, BKR) for Dutch childcare groups.
 
-Source: Besluit kwaliteit kinderopvang, Bijlage 1 (wetten.overheid.nl, BWBR0039936, version of
-2020-10-01), in force since 1 January 2019 (Wet innovatie en kwaliteit kinderopvang, IKK); the
-government calculation tool 1ratio.nl applies the same tables. Values used:
+Source: Besluit kwaliteit kinderopvang, Bijlage 1, as published on wetten.overheid.nl
+(BWBR0039936, version of 2020-10-01). These tables are in force since 1 January 2019 under the
+Wet innovatie en kwaliteit kinderopvang (IKK). Values used:
 
 Daycare (Tabel 1), maximum children per number of staff:
 
@@ -32,10 +32,11 @@ Method implemented by `required_staff`:
    1/10 and 1/12) and round up.
 4. For daycare, never return fewer staff than one per three children under 1 year.
 
-NOTE: the Bijlage also lists "aanvullende rekenregels" applied after Tabel 1; their text was not
-available when this module was written, so only the tables above are implemented. Step 4 is a
-conservative guard taken from the single-age 0-1 row, not a quoted rule. Check the results
-against 1ratio.nl before relying on them for inspections.
+NOTE: the Bijlage also lists "aanvullende rekenregels" that apply after Tabel 1. Their text was
+not available, so only the tables are implemented, and step 4 is a conservative guard taken from
+the single-age 0-1 row rather than a quoted rule. A 2023 draft amendment of the out-of-school
+ratios was seen but not checked. Compare results with the government tool on 1ratio.nl before
+relying on them for inspections.
 """
 
 import math

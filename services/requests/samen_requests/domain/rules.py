@@ -21,7 +21,7 @@ AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
 class RulesError(ValueError):
-    """Invalid organisation rules; `errors` lists one message per invalid field."""
+    """Invalid organisation rules, with one message per invalid key in `errors`."""
 
     def __init__(self, errors: list[str]) -> None:
         super().__init__("invalid organisation rules: " + "; ".join(errors))
@@ -218,7 +218,7 @@ def cancel_deadline(rules: OrganisationRules, day: date) -> datetime:
 
 
 def announced_in_time(rules: OrganisationRules, now: datetime, day: date) -> bool:
-    """Whether an absence announced at `now` meets the notice deadline (and so earns credit)."""
+    """Return whether an absence announced at `now` meets the notice deadline and so earns credit."""
     return local_now(now) <= notice_deadline(rules, day)
 
 
@@ -416,8 +416,8 @@ def check_swap(
 ) -> Rejection | None:
     """Check a swap: give up a planned contract day and take `new_day` instead.
 
-    `new_group_id` None means the group of the day given up; `capacity` is the decision for
-    one more child in the new group on the new day.
+    A `new_group_id` of None means the group of the day given up. Pass as `capacity` the
+    decision for one more child in the new group on the new day.
     """
     local = local_now(now)
     today = local.date()

@@ -281,7 +281,7 @@ def status_on(
 
 @dataclass(frozen=True)
 class ChildPlanning:
-    """What the schedule needs to know about one child."""
+    """A child's birth date, placements and requests, as the occupancy count needs them."""
 
     child_id: str
     birth_date: date
