@@ -49,6 +49,8 @@ class OrganisationRules:
     #: A swap day must be in the group of the day given up.
     swap_same_group: bool = True
     #: Approve extra days and swaps without staff when the group has room.
+    # NOTE: no function here reads this flag yet. The service decides the initial request state
+    # from it and from `CapacityDecision.allowed`.
     auto_approve_when_room: bool = True
     #: Cancellation deadline: days before the (earliest) day of the request.
     cancel_days: int = 1
