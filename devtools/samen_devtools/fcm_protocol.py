@@ -1,9 +1,9 @@
 """Wire formats of FCM's HTTP v1 send API and Google's OAuth2 token endpoint.
 
-The error bodies follow the shapes documented in FCM's `ErrorCode` reference
-(https://firebase.google.com/docs/reference/fcm/rest/v1/ErrorCode) and seen in
-responses of fcm.googleapis.com: a Google API error with `code`, `message`,
-`status` and a `details` list.
+The error bodies follow FCM's `ErrorCode` reference
+(https://firebase.google.com/docs/reference/fcm/rest/v1/ErrorCode) and
+responses of fcm.googleapis.com quoted in client libraries' issue trackers: a
+Google API error with `code`, `message`, `status` and a `details` list.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def fcm_error_body(error_code: str, message: str | None = None) -> tuple[int, di
 
 
 def invalid_argument_body(rejection: MessageRejected) -> tuple[int, dict[str, Any]]:
-    """Build a 400 body; a rejected field also gets a `google.rpc.BadRequest` detail."""
+    """Build a 400 body, with a `google.rpc.BadRequest` detail when the rejection names a field."""
     status, body = fcm_error_body("INVALID_ARGUMENT", rejection.message)
     if rejection.field is not None:
         violation = {"field": rejection.field, "description": rejection.message}
@@ -159,6 +159,8 @@ def oauth_error_body(error: str, description: str) -> dict[str, str]:
 
 def payload_size(message: dict[str, Any]) -> int:
     """Count the UTF-8 bytes of the data keys and values and the notification texts."""
+    # NOTE: FCM documents the limit only as "keys and values of the payload
+    # data"; whether it counts other fields (android, apns) is not known here.
     size = 0
     for key, value in (message.get("data") or {}).items():
         size += len(key.encode("utf-8")) + len(value.encode("utf-8"))

@@ -103,7 +103,10 @@ class FcmTestServer(FcmState):
         httpd = _LoopbackHTTPServer((LOOPBACK_HOST, self._requested_port), _FcmRequestHandler)
         httpd.fcm = self  # type: ignore[attr-defined]
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, name="fcm-test-server", daemon=True)
+        # A short poll interval makes stop() return within 50 ms in place of 0.5 s.
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="fcm-test-server", daemon=True
+        )
         self._thread.start()
         logger.info("FCM test server listening on %s for project %s", self.url, self.project_id)
         return self
@@ -384,7 +387,7 @@ class _FcmRequestHandler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _send_not_found(self, path: str) -> None:
-        """Answer an unknown path with an HTML 404, as Google's front end does, not with an API error."""
+        """Send an HTML 404 for an unknown path, as Google's front end does, in place of an API error."""
         page = f"<!DOCTYPE html><title>Error 404 (Not Found)</title><p>The requested URL {html.escape(path)} was not found."
         encoded = page.encode("utf-8")
         self.send_response(404)

@@ -10,8 +10,8 @@ from typing import Any
 
 from samen_devtools.fcm_protocol import FCM_ERRORS
 
-# FCM sends Retry-After with most 429 answers, so an injected QUOTA_EXCEEDED
-# carries one unless the test asks for another value.
+# Retry-After sent with an injected QUOTA_EXCEEDED when the test sets none,
+# so every 429 from this server carries the header.
 DEFAULT_QUOTA_RETRY_AFTER_SECONDS = 60
 
 
@@ -112,12 +112,12 @@ class FcmState:
     # Faults
 
     def mark_unregistered(self, device_token: str) -> None:
-        """Answer 404 UNREGISTERED for every send to `device_token`."""
+        """Reject every send to `device_token` with 404 UNREGISTERED."""
         with self._lock:
             self._unregistered.add(device_token)
 
     def mark_sender_mismatch(self, device_token: str) -> None:
-        """Answer 403 SENDER_ID_MISMATCH for every send to `device_token`."""
+        """Reject every send to `device_token` with 403 SENDER_ID_MISMATCH."""
         with self._lock:
             self._sender_mismatch.add(device_token)
 
@@ -128,13 +128,13 @@ class FcmState:
         retry_after: int | None = None,
         device_token: str | None = None,
     ) -> None:
-        """Answer the next `count` sends (to `device_token` only, if given) with `error_code`."""
+        """Reject the next `count` sends (to `device_token` only, if given) with `error_code`."""
         if count < 1:
             raise ValueError(f"count must be at least 1, got {count}")
         self._add_failure_rule(error_code, retry_after, device_token, remaining=count)
 
     def fail_token(self, device_token: str, error_code: str = "UNAVAILABLE", retry_after: int | None = None) -> None:
-        """Answer every send to `device_token` with `error_code` until `reset`."""
+        """Reject every send to `device_token` with `error_code` until `reset`."""
         self._add_failure_rule(error_code, retry_after, device_token, remaining=None)
 
     def _add_failure_rule(
@@ -149,13 +149,13 @@ class FcmState:
             self._failure_rules.append(rule)
 
     def start_outage(self, seconds: float, retry_after: int | None = None) -> None:
-        """Answer every token fetch and send with 503 UNAVAILABLE for `seconds`."""
+        """Reject every token fetch and send with 503 UNAVAILABLE for `seconds`."""
         with self._lock:
             self._outage_until = time.monotonic() + seconds
             self._outage_retry_after = retry_after
 
     def outage_error(self) -> InjectedError | None:
-        """Return the 503 to answer while an outage lasts, otherwise None."""
+        """Return the 503 error while an outage lasts, otherwise None."""
         with self._lock:
             if time.monotonic() < self._outage_until:
                 return InjectedError("UNAVAILABLE", self._outage_retry_after)
@@ -169,7 +169,7 @@ class FcmState:
     # Sends
 
     def take_send_error(self, device_token: str | None) -> InjectedError | None:
-        """Return the error to answer for a valid send to `device_token`, or None to accept it."""
+        """Return the error for a valid send to `device_token`, or None when the send is accepted."""
         with self._lock:
             if device_token in self._unregistered:
                 return InjectedError("UNREGISTERED")

@@ -2,7 +2,8 @@
 
 pyfcm's `BaseAPI` as shipped:
 - sleeps for any `Retry-After` it receives and then retries without limit,
-- mounts a urllib3 retry policy that kept retrying 503 answers for minutes,
+- mounts a urllib3 `Retry` (10 retries, backoff_factor=1, on 502 and 503)
+  that sleeps up to 120 s between attempts, 486 s in all with urllib3 2.x,
 - fetches a separate OAuth token in every thread, because it keeps the
   token in thread-local session headers,
 - refreshes the token only for a 401 whose details say ACCESS_TOKEN_EXPIRED,

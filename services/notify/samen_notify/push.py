@@ -1,8 +1,8 @@
 """Push notifications through FCM's HTTP v1 API, with every outcome sorted for the caller.
 
-`FcmPushSender.send` never raises for provider errors: it returns a
-`PushResult` that says whether the message went out, the device token is dead,
-the send should be retried later, or the message is rejected for good.
+`FcmPushSender.send` never raises for provider errors. It returns a
+`PushResult` whose outcome is one of: sent, dead device token, retry later, or
+rejected for good.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ _MAX_BACKOFF_EXPONENT = 32
 
 
 class PushOutcome(enum.StrEnum):
-    """What the caller does after a send."""
+    """Outcome of a send, which decides what the caller does next."""
 
     SENT = "sent"
     """FCM accepted the message."""
@@ -144,6 +144,9 @@ def _longest_fitting_prefix(text: str, fits: Callable[[str], bool]) -> str:
 
     Binary search: the encoded size grows with `n`.
     """
+    # NOTE: cuts between code points, so it can split a combined emoji or a
+    # letter with a separate accent mark; a grapheme-aware cut needs the
+    # `regex` package's \X or similar.
     low, high = 0, len(text) - 1
     best = ""
     while low <= high:
@@ -253,7 +256,7 @@ class FcmPushSender:
         return encode(fitted_title, fitted_body)
 
     def _classify_response(self, response: requests.Response) -> PushResult:
-        """Map an FCM answer to an outcome, by FCM's `errorCode` first and the HTTP status otherwise."""
+        """Map an FCM response to an outcome, by FCM's `errorCode` first and the HTTP status otherwise."""
         status = response.status_code
         if status == 200:
             return self._accepted(response)
