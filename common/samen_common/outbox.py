@@ -125,7 +125,7 @@ class Outbox(DependencyProvider):
 
     def setup(self):
         self.service_name = self.container.service_name
-        self.exchange = get_event_exchange(self.service_name)
+        self.exchange = get_event_exchange(self.service_name, self.container.config)
         self.amqp_uri = self.container.config[AMQP_URI_CONFIG_KEY]
 
     def start(self):

@@ -1,0 +1,90 @@
+import jwt
+import pytest
+
+from samen_common.auth import verify_access_token
+from samen_common.errors import InvalidInput, TooManyRequests, Unauthorized
+from samen_devtools.demo import DEMO_PASSWORD
+
+
+def test_login_returns_tokens(call):
+    tokens = call("login", "100001", DEMO_PASSWORD)
+    caller = verify_access_token(tokens["access_token"])
+    assert caller.is_guardian
+    assert tokens["expires_in"] <= 15 * 60
+    assert len(tokens["refresh_token"]) >= 40
+
+
+def test_login_wrong_password(call):
+    with pytest.raises(Unauthorized) as info:
+        call("login", "100001", "wrong-password")
+    assert info.value.code == "invalid_credentials"
+
+
+def test_unknown_account_same_error(call):
+    with pytest.raises(Unauthorized) as info:
+        call("login", "999999", "wrong-password")
+    assert info.value.code == "invalid_credentials"
+
+
+def test_me_lists_children_with_groups(call):
+    token = call("login", "100001", DEMO_PASSWORD)["access_token"]
+    profile = call("me", token=token)
+    groups = sorted(child["group_name"] for child in profile["children"])
+    assert groups == ["Avonturiers", "Vlinders"]
+    assert profile["kind"] == "guardian"
+
+
+def test_refresh_rotates_and_detects_reuse(call):
+    first = call("login", "100001", DEMO_PASSWORD)
+    second = call("refresh", first["refresh_token"])
+    assert second["refresh_token"] != first["refresh_token"]
+
+    with pytest.raises(Unauthorized):
+        call("refresh", first["refresh_token"])
+    # Reuse revoked the whole family, including the token issued by the rotation.
+    with pytest.raises(Unauthorized):
+        call("refresh", second["refresh_token"])
+
+
+def test_logout_revokes_refresh(call):
+    tokens = call("login", "100001", DEMO_PASSWORD)
+    call("logout", tokens["refresh_token"])
+    with pytest.raises(Unauthorized):
+        call("refresh", tokens["refresh_token"])
+
+
+def test_throttle_slows_guessing_but_not_owner(call):
+    for _ in range(5):
+        with pytest.raises(Unauthorized):
+            call("login", "100002", "guess-guess", address="203.0.113.9")
+    with pytest.raises(TooManyRequests) as info:
+        call("login", "100002", "guess-guess", address="203.0.113.9")
+    assert int(info.value.params["seconds"]) >= 1
+    # The parent on another address logs in at once.
+    tokens = call("login", "100002", DEMO_PASSWORD, address="198.51.100.7")
+    assert tokens["access_token"]
+
+
+def test_password_policy_rejects_common(call):
+    token = call("login", "100001", DEMO_PASSWORD)["access_token"]
+    with pytest.raises(InvalidInput) as info:
+        call("change_password", DEMO_PASSWORD, "wachtwoord", token=token)
+    assert info.value.code == "password_common"
+    assert "veelgebruikte" in info.value.messages["nl"]
+
+
+def test_password_change_revokes_other_sessions(call):
+    other = call("login", "100001", DEMO_PASSWORD)
+    current = call("login", "100001", DEMO_PASSWORD)
+    call("change_password", DEMO_PASSWORD, "Een-nieuw-en-lang-wachtwoord", token=current["access_token"])
+    with pytest.raises(Unauthorized):
+        call("refresh", other["refresh_token"])
+    assert call("refresh", current["refresh_token"])["access_token"]
+
+
+def test_access_token_algorithm_allow_list(call):
+    token = call("login", "100001", DEMO_PASSWORD)["access_token"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    forged = jwt.encode(claims, None, algorithm="none")
+    with pytest.raises(Unauthorized):
+        verify_access_token(forged)
