@@ -103,13 +103,28 @@ def measure(pipeline, paths: list[Path], repeat: int, warmup: int) -> dict:
     }
 
 
+def peak_rss_kib() -> int:
+    """Return this process's RSS peak in KiB.
+
+    Linux keeps ru_maxrss across fork and exec, so a spawned worker would report its parent's
+    peak. VmHWM in /proc/self/status belongs to the current process image only.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def worker_peak_rss(paths: list[str], queue) -> None:
     """Process every photo once in this fresh process and report its RSS peaks in KiB."""
-    baseline_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    baseline_kib = peak_rss_kib()
     for path in paths:
         imaging.process(path)
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    queue.put({"baseline_kib": baseline_kib, "peak_kib": peak_kib})
+    queue.put({"baseline_kib": baseline_kib, "peak_kib": peak_rss_kib()})
 
 
 def measure_worker_memory(paths: list[Path]) -> dict:
@@ -120,7 +135,6 @@ def measure_worker_memory(paths: list[Path]) -> dict:
     result = queue.get(timeout=600)
     worker.join()
 
-    # ru_maxrss is in KiB on Linux.
     return {
         "worker_rss_after_imports_mb": round(result["baseline_kib"] / 1024, 1),
         "worker_rss_peak_mb": round(result["peak_kib"] / 1024, 1),

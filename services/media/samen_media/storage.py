@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 64 * 1024
 MAX_URL_LIFETIME_SECONDS = 7 * 24 * 3600
-"""Maximum lifetime of a signed URL, because S3 rejects SigV4 URLs valid for longer than 7 days."""
+"""Maximum signed-URL lifetime, because S3 rejects SigV4 URLs valid for over 7 days."""
 
 MAX_KEY_LENGTH = 1024
 """S3's limit on key length in bytes; keys here are ASCII, so also in characters."""

@@ -144,3 +144,13 @@ def bomb_png(tmp_path):
     path = tmp_path / "tiny.png"
     path.write_bytes(data)
     return path
+
+
+@pytest.fixture
+def rotated_heic(tmp_path):
+    """Return a 400x200 HEIC with EXIF orientation 6 and a red top-left block."""
+    image = Image.new("RGB", (400, 200), WHITE)
+    image.paste(RED, (0, 0, 100, 50))
+    path = tmp_path / "IMG_0003.HEIC"
+    pillow_heif.from_pillow(image).save(path, quality=90, exif=_exif_with_gps(orientation=6))
+    return path

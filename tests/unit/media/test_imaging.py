@@ -76,6 +76,16 @@ def test_orientation_6_upright_everywhere(rotated_jpeg):
         assert_close(pixel_at(image, 0.875, 0.875), (255, 255, 255))
 
 
+def test_heic_orientation_6_rotated_once(rotated_heic):
+    # pillow_heif 1.9 applies the EXIF orientation while opening and resets it to 1, so
+    # `process` must not turn the photo a second time.
+    for variant in imaging.process(rotated_heic).variants.values():
+        image = open_variant(variant)
+        assert image.height > image.width
+        assert_close(pixel_at(image, 0.875, 0.125), RED, tolerance=25)
+        assert_close(pixel_at(image, 0.125, 0.125), (255, 255, 255), tolerance=25)
+
+
 def test_metadata_removed_from_every_variant(rotated_jpeg, heic_photo):
     # The source really carries what must be removed, or this test would prove nothing.
     source_exif = piexif.load(str(rotated_jpeg))
