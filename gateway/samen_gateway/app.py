@@ -22,6 +22,7 @@ BLUEPRINT_MODULES = [
     "samen_gateway.api.health",
     "samen_gateway.api.auth",
     "samen_gateway.api.me",
+    "samen_gateway.api.media",
 ]
 
 
