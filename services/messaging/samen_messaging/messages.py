@@ -1,0 +1,102 @@
+"""Texts of the messaging service in Dutch and English."""
+
+from samen_common import i18n
+
+i18n.register(
+    {
+        "message_empty": {
+            "nl": "Het bericht is leeg. Schrijf een tekst.",
+            "en": "The message is empty. Write some text.",
+        },
+        "message_too_long": {
+            "nl": "Het bericht is te lang: {length} tekens, maximaal {limit}.",
+            "en": "The message is too long: {length} characters, at most {limit}.",
+        },
+        "too_many_photos": {
+            "nl": "Te veel foto's: maximaal {limit}.",
+            "en": "Too many photos: at most {limit}.",
+        },
+        "photo_not_available": {
+            "nl": "Foto {photo_id} bestaat niet of je mag hem niet gebruiken.",
+            "en": "Photo {photo_id} does not exist or you may not use it.",
+        },
+        "message_notice_open": {
+            "nl": "Berichten worden beantwoord zodra de zorg voor de kinderen het toelaat. "
+                  "Is het dringend? Bel dan de locatie.",
+            "en": "Messages are answered when caring for the children allows. "
+                  "Is it urgent? Please phone the location.",
+        },
+        "message_notice_closed": {
+            "nl": "Berichten worden beantwoord zodra de zorg voor de kinderen het toelaat. "
+                  "De locatie is nu gesloten; de medewerkers lezen je bericht vanaf {when}. "
+                  "Is het dringend? Bel dan de locatie.",
+            "en": "Messages are answered when caring for the children allows. "
+                  "The location is closed now, so staff will read your message from {when}. "
+                  "Is it urgent? Please phone the location.",
+        },
+        "notebook_entry_empty": {
+            "nl": "De notitie is leeg. Vul een tekst, een onderdeel van de dag of een foto in.",
+            "en": "The entry is empty. Add text, an item of the day or a photo.",
+        },
+        "notebook_entry_too_long": {
+            "nl": "De tekst is te lang: {length} tekens, maximaal {limit}.",
+            "en": "The text is too long: {length} characters, at most {limit}.",
+        },
+        "notebook_item_unknown": {
+            "nl": "Onbekend onderdeel van de dag: {key}. Kies uit {allowed}.",
+            "en": "Unknown item of the day: {key}. Choose from {allowed}.",
+        },
+        "notebook_item_too_long": {
+            "nl": "Het onderdeel {key} is te lang (maximaal {limit} tekens).",
+            "en": "The item {key} is too long (at most {limit} characters).",
+        },
+        "notebook_guardian_entries_off": {
+            "nl": "Je organisatie staat niet toe dat ouders zelf in het schriftje schrijven.",
+            "en": "Your organisation does not allow parents to write in the notebook.",
+        },
+        "notebook_children_missing": {
+            "nl": "Kies ten minste één kind.",
+            "en": "Choose at least one child.",
+        },
+        "too_many_children": {
+            "nl": "Te veel kinderen tegelijk: maximaal {limit}.",
+            "en": "Too many children at once: at most {limit}.",
+        },
+        "reaction_empty": {
+            "nl": "De reactie is leeg.",
+            "en": "The reaction is empty.",
+        },
+        "invalid_period": {
+            "nl": "Ongeldige periode: {detail}",
+            "en": "Invalid period: {detail}",
+        },
+        "keepsake_too_large": {
+            "nl": "Het schriftje van deze periode is te groot om te downloaden. Kies een kortere periode.",
+            "en": "The notebook of this period is too large to download. Choose a shorter period.",
+        },
+        "news_title_missing": {
+            "nl": "Het nieuwsbericht heeft een titel en een tekst nodig.",
+            "en": "A news item needs a title and a text.",
+        },
+        "news_role_required": {
+            "nl": "Alleen een coördinator, unitmanager of beheerder mag nieuws voor een locatie of de hele organisatie plaatsen.",
+            "en": "Only a coordinator, unit manager or administrator may post news for a location or the whole organisation.",
+        },
+        "attachment_not_pdf": {
+            "nl": "De bijlage is geen PDF-bestand.",
+            "en": "The attachment is not a PDF file.",
+        },
+        "attachment_too_many": {
+            "nl": "Een nieuwsbericht heeft maximaal {limit} bijlagen.",
+            "en": "A news item has at most {limit} attachments.",
+        },
+        "invalid_cursor": {
+            "nl": "De cursor is ongeldig. Begin opnieuw bij de eerste pagina.",
+            "en": "The cursor is invalid. Start again from the first page.",
+        },
+        "invalid_date": {
+            "nl": "Ongeldige datum {value} voor {field}; gebruik JJJJ-MM-DD.",
+            "en": "Invalid date {value} for {field}; use YYYY-MM-DD.",
+        },
+    }
+)

@@ -1,0 +1,238 @@
+"""News items and newsletters for an organisation, locations or groups, with PDF attachments."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import uuid
+
+import structlog
+from nameko.timer import timer
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+
+from samen_common.db import atomic
+from samen_common.errors import InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
+from samen_common.rpc import rpc
+from samen_common.timeutil import utcnow
+from samen_messaging import access, queries
+from samen_messaging.base import MessagingBase, iso, parse_optional_time
+from samen_messaging.models import NewsAttachment, NewsItem, NewsRead
+from samen_messaging.settings import messaging_settings
+from samen_messaging.timeline import ItemKind
+
+log = structlog.get_logger(__name__)
+
+PDF_MAGIC = b"%PDF-"
+EXCERPT_CHARS = 200
+
+
+class NewsKind(enum.StrEnum):
+    ITEM = "item"
+    """A short news item."""
+    NEWSLETTER = "newsletter"
+    """A newsletter, usually with a PDF attachment."""
+
+
+class NewsMixin(MessagingBase):
+    @rpc
+    def create_news(self, title: str, body: str, kind: str = "item", location_ids: list[str] | None = None,
+                    group_ids: list[str] | None = None, publish_at: str | None = None) -> dict:
+        """Write a news item; it is published now, or by the scheduler once `publish_at` has passed."""
+        caller = self.caller().require_staff()
+        settings = messaging_settings()
+        title, body = (title or "").strip(), (body or "").strip()
+        if not title or not body:
+            raise InvalidInput("news_title_missing")
+        if len(title) > settings.news_title_max_chars:
+            raise InvalidInput("message_too_long", length=len(title), limit=settings.news_title_max_chars)
+        if len(body) > settings.news_body_max_chars:
+            raise InvalidInput("message_too_long", length=len(body), limit=settings.news_body_max_chars)
+        try:
+            kind = NewsKind(kind or NewsKind.ITEM).value
+        except ValueError:
+            raise InvalidInput("invalid_input", field="kind", value=kind) from None
+        locations = [str(access.parse_id(value)) for value in dict.fromkeys(location_ids or [])]
+        groups = [str(access.parse_id(value)) for value in dict.fromkeys(group_ids or [])]
+        access.require_news_audience(caller, self._scope(), locations, groups)
+
+        now = utcnow()
+        scheduled = parse_optional_time(publish_at, "publish_at")
+        with atomic(self.db):
+            item = NewsItem(
+                id=uuid.uuid4(), organisation_id=uuid.UUID(caller.organisation_id),
+                location_ids=[uuid.UUID(v) for v in locations], group_ids=[uuid.UUID(v) for v in groups],
+                kind=kind, title=title, body=body, author_id=uuid.UUID(caller.account_id),
+                publish_at=scheduled or now, created_at=now,
+            )
+            self.db.add(item)
+            if item.publish_at <= now:
+                self._publish(item, now)
+        return self._news_dict(item, [], None)
+
+    @rpc
+    def add_news_attachment(self, news_id: str, filename: str, content_base64: str) -> dict:
+        """Attach a PDF (checked by its `%PDF-` signature) to a news item of the caller's organisation."""
+        settings = messaging_settings()
+        item = self._news_for_staff(news_id)
+        try:
+            content = base64.b64decode(content_base64 or "", validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidInput("invalid_input", field="content") from None
+        if len(content) > settings.attachment_max_bytes:
+            raise PayloadTooLarge(limit=f"{settings.attachment_max_bytes // (1024 * 1024)} MB")
+        if not content.startswith(PDF_MAGIC):
+            raise UnsupportedMediaType("attachment_not_pdf")
+        with atomic(self.db):
+            count = len(self.db.scalars(select(NewsAttachment.id).where(NewsAttachment.news_id == item.id)).all())
+            if count >= settings.attachments_per_news:
+                raise InvalidInput("attachment_too_many", limit=settings.attachments_per_news)
+            attachment = NewsAttachment(
+                id=uuid.uuid4(), news_id=item.id, filename=_safe_filename(filename), content_type="application/pdf",
+                size=len(content), content=content, created_at=utcnow(),
+            )
+            self.db.add(attachment)
+        return _attachment_dict(attachment)
+
+    @rpc
+    def list_news(self) -> list[dict]:
+        """List news: a guardian's published news with read state, or staff's news of their organisation."""
+        caller = self.caller()
+        scope = self._scope()
+        if caller.is_guardian:
+            items = self._guardian_news(scope)
+            read = queries.news_read_ids(self.db, uuid.UUID(caller.account_id), [i.id for i in items])
+            return [self._news_dict(item, self._attachments(item.id), item.id in read) for item in items]
+        items = self.db.scalars(
+            select(NewsItem).where(NewsItem.organisation_id == uuid.UUID(caller.organisation_id))
+            .order_by(NewsItem.publish_at.desc(), NewsItem.id.desc()).limit(200)
+        ).all()
+        items = [item for item in items if self._staff_sees(scope, item, caller.account_id)]
+        counts = queries.news_read_counts(self.db, [item.id for item in items])
+        return [
+            {**self._news_dict(item, self._attachments(item.id), None), "read_count": counts.get(item.id, 0)}
+            for item in items
+        ]
+
+    @rpc
+    def get_news(self, news_id: str) -> dict:
+        """Return one news item; for a guardian it also records that they read it."""
+        caller = self.caller()
+        item = self._news_for_caller(news_id)
+        if caller.is_guardian:
+            with atomic(self.db):
+                self.db.execute(
+                    insert(NewsRead)
+                    .values(news_id=item.id, guardian_id=uuid.UUID(caller.account_id), read_at=utcnow())
+                    .on_conflict_do_nothing()
+                )
+            return self._news_dict(item, self._attachments(item.id), True)
+        counts = queries.news_read_counts(self.db, [item.id])
+        return {**self._news_dict(item, self._attachments(item.id), None), "read_count": counts.get(item.id, 0)}
+
+    @rpc
+    def news_attachment(self, news_id: str, attachment_id: str) -> dict:
+        item = self._news_for_caller(news_id)
+        attachment = self.db.get(NewsAttachment, access.parse_id(attachment_id))
+        if attachment is None or attachment.news_id != item.id:
+            raise NotFound()
+        return {**_attachment_dict(attachment), "content_base64": base64.b64encode(attachment.content).decode()}
+
+    @timer(interval=messaging_settings().news_scheduler_interval)
+    def publish_due_news(self) -> int:
+        """Publish scheduled news whose time has come; several processes never publish one twice."""
+        now = utcnow()
+        with atomic(self.db):
+            due = queries.due_news_for_update(self.db, now)
+            for item in due:
+                self._publish(item, now)
+        if due:
+            log.info("news.scheduled_published", count=len(due))
+        return len(due)
+
+    # Helpers.
+
+    def _publish(self, item: NewsItem, now) -> None:
+        item.published_at = now
+        queries.upsert_timeline_item(
+            self.db, kind=ItemKind.NEWS.value, ref_id=item.id, child_id=None, organisation_id=item.organisation_id,
+            location_ids=list(item.location_ids), group_ids=list(item.group_ids), occurred_at=now,
+            summary={"title": item.title, "kind": item.kind, "excerpt": item.body[:EXCERPT_CHARS]},
+        )
+        self.outbox.add(self.db, "news_published", {
+            "news_id": str(item.id), "organisation_id": str(item.organisation_id),
+            "location_ids": [str(v) for v in item.location_ids], "group_ids": [str(v) for v in item.group_ids],
+            "published_at": now.isoformat(),
+        })
+        log.info("news.published", news_id=str(item.id))
+
+    def _guardian_news(self, scope: dict) -> list[NewsItem]:
+        caller = self.caller()
+        children = scope.get("children", [])
+        location_ids = [uuid.UUID(c["location_id"]) for c in children if c.get("location_id")]
+        group_ids = [uuid.UUID(c["group_id"]) for c in children if c.get("group_id")]
+        if not children:
+            return []
+        return list(queries.news_for_audience(self.db, uuid.UUID(caller.organisation_id), location_ids, group_ids))
+
+    @staticmethod
+    def _staff_sees(scope: dict, item: NewsItem, account_id: str) -> bool:
+        if str(item.author_id) == account_id or scope.get("organisation_wide"):
+            return True
+        if not item.location_ids and not item.group_ids:
+            return True
+        managed = set(scope.get("managed_location_ids", []))
+        groups = set(scope.get("group_ids", []))
+        return any(str(v) in managed for v in item.location_ids) or any(str(v) in groups for v in item.group_ids)
+
+    def _news_for_caller(self, news_id: str) -> NewsItem:
+        caller = self.caller()
+        item = self.db.get(NewsItem, access.parse_id(news_id))
+        if item is None or str(item.organisation_id) != caller.organisation_id:
+            raise NotFound()
+        scope = self._scope()
+        if caller.is_guardian:
+            if item.published_at is None or item.id not in {i.id for i in self._guardian_news(scope)}:
+                raise NotFound()
+        elif not self._staff_sees(scope, item, caller.account_id):
+            raise NotFound()
+        return item
+
+    def _news_for_staff(self, news_id: str) -> NewsItem:
+        caller = self.caller().require_staff()
+        item = self._news_for_caller(news_id)
+        access.require_news_audience(caller, self._scope(), [str(v) for v in item.location_ids],
+                                     [str(v) for v in item.group_ids])
+        return item
+
+    def _attachments(self, news_id: uuid.UUID) -> list[dict]:
+        rows = self.db.execute(
+            select(NewsAttachment.id, NewsAttachment.filename, NewsAttachment.content_type, NewsAttachment.size)
+            .where(NewsAttachment.news_id == news_id).order_by(NewsAttachment.created_at)
+        ).all()
+        return [{"id": str(r.id), "filename": r.filename, "content_type": r.content_type, "size": r.size} for r in rows]
+
+    @staticmethod
+    def _news_dict(item: NewsItem, attachments: list[dict], read: bool | None) -> dict:
+        result = {
+            "id": str(item.id), "kind": item.kind, "title": item.title, "body": item.body,
+            "organisation_id": str(item.organisation_id),
+            "location_ids": [str(v) for v in item.location_ids], "group_ids": [str(v) for v in item.group_ids],
+            "author_id": str(item.author_id), "publish_at": iso(item.publish_at),
+            "published_at": iso(item.published_at), "attachments": attachments,
+        }
+        if read is not None:
+            result["read"] = read
+        return result
+
+
+def _attachment_dict(attachment: NewsAttachment) -> dict:
+    return {"id": str(attachment.id), "filename": attachment.filename, "content_type": attachment.content_type,
+            "size": attachment.size}
+
+
+def _safe_filename(filename: str | None) -> str:
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    name = "".join(ch for ch in name if ch.isprintable() and ch not in '";')[:150]
+    return name or "attachment.pdf"

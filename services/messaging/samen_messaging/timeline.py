@@ -1,0 +1,242 @@
+"""The guardian timeline: a read model of photos, notebook entries, messages, news and requests.
+
+Rows come from this service's own writes (in the same transaction) and from the events of media
+and requests. A page is read newest first with a keyset cursor over (occurred_at, ref_id), and
+photo rows are checked against photo consent and media's visibility when they are read.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import json
+import uuid
+from datetime import datetime
+
+import structlog
+from nameko.events import event_handler
+
+from samen_common.db import atomic
+from samen_common.errors import InvalidInput
+from samen_common.outbox import claim_event
+from samen_common.rpc import rpc
+from samen_common.timeutil import parse_aware
+from samen_messaging import access, queries
+from samen_messaging.base import MessagingBase, iso
+from samen_messaging.models import HandledEvent
+from samen_messaging.settings import messaging_settings
+
+log = structlog.get_logger(__name__)
+
+# How many times one request reads further when consent checks emptied part of a page.
+MAX_FILL_ROUNDS = 4
+
+
+class ItemKind(enum.StrEnum):
+    PHOTO = "photo"
+    """A published photo on which the child is tagged."""
+    NOTEBOOK = "notebook"
+    """A notebook (schriftje) entry about the child."""
+    MESSAGE = "message"
+    """A message in the thread of the child and its group."""
+    NEWS = "news"
+    """A published news item or newsletter whose audience includes the child."""
+    REQUEST = "request"
+    """A decision on a request about the child, or a reported absence."""
+
+
+def encode_cursor(occurred_at: datetime, ref_id: uuid.UUID) -> str:
+    raw = json.dumps([occurred_at.isoformat(), str(ref_id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """Decode a cursor from encode_cursor; raise InvalidInput (400) for anything else."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        occurred_at, ref_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return parse_aware(occurred_at, "cursor"), uuid.UUID(ref_id)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, InvalidInput):
+        raise InvalidInput("invalid_cursor") from None
+
+
+def _uuid_list(values) -> list[uuid.UUID]:
+    result = []
+    for value in values or []:
+        try:
+            result.append(uuid.UUID(str(value)))
+        except (TypeError, ValueError):
+            continue
+    return result
+
+
+class TimelineMixin(MessagingBase):
+    @rpc
+    def timeline(self, child_id: str | None = None, cursor: str | None = None, limit: int | None = None) -> dict:
+        """Return one page of a guardian's timeline, newest first, and the cursor of the next page."""
+        caller = self.caller().require_guardian()
+        settings = messaging_settings()
+        limit = max(1, min(int(limit or settings.timeline_page_size), settings.timeline_max_page_size))
+        before = decode_cursor(cursor) if cursor else None
+
+        scope = self._scope()
+        children = scope["children"]
+        if child_id is not None:
+            access.parse_id(child_id)
+            children = [access.guardian_child(scope, child_id)]
+        child_ids = [uuid.UUID(c["id"]) for c in children]
+        location_ids = _uuid_list(c.get("location_id") for c in children)
+        group_ids = _uuid_list(c.get("group_id") for c in children)
+        organisation_id = uuid.UUID(caller.organisation_id) if caller.organisation_id else None
+
+        items: list[dict] = []
+        exhausted = False
+        for _ in range(MAX_FILL_ROUNDS):
+            wanted = limit - len(items)
+            rows = queries.timeline_rows(
+                self.db, child_ids=child_ids, organisation_id=organisation_id, location_ids=location_ids,
+                group_ids=group_ids, before=before, limit=wanted,
+            )
+            page = _distinct_items(rows)[:wanted]
+            if len(page) < wanted:
+                exhausted = True
+            if page:
+                before = (page[-1]["occurred_at"], page[-1]["ref_id"])
+            items.extend(self._visible_items(page))
+            if exhausted or len(items) >= limit:
+                break
+        self.db.rollback()
+
+        return {
+            "items": items,
+            "next_cursor": None if exhausted else encode_cursor(*before),
+        }
+
+    def _visible_items(self, rows: list[dict]) -> list[dict]:
+        """Drop photos that a tagged child's consent or media's rules hide, and shape the rest."""
+        photo_rows = [row for row in rows if row["kind"] == ItemKind.PHOTO]
+        hidden: set[uuid.UUID] = set()
+        visible_photos: dict[str, dict] | None = {}
+        if photo_rows:
+            tagged = sorted({str(child) for row in photo_rows for child in row["tagged_child_ids"]})
+            consent = self.accounts.children_consent(tagged)
+            for row in photo_rows:
+                if not row["tagged_child_ids"] or not all(consent.get(str(c)) for c in row["tagged_child_ids"]):
+                    hidden.add(row["ref_id"])
+            visible_photos = self._visible_photos(str(row["ref_id"]) for row in photo_rows if row["ref_id"] not in hidden)
+
+        items = []
+        for row in rows:
+            item = {
+                "id": f"{row['kind']}:{row['ref_id']}", "kind": row["kind"], "ref_id": str(row["ref_id"]),
+                "child_id": str(row["child_id"]) if row["child_id"] else None,
+                "group_id": str(row["group_id"]) if row["group_id"] else None,
+                "occurred_at": iso(row["occurred_at"]), "summary": dict(row["summary"] or {}),
+            }
+            if row["kind"] == ItemKind.PHOTO:
+                if row["ref_id"] in hidden or visible_photos is None:
+                    continue
+                photo = visible_photos.get(str(row["ref_id"]))
+                if photo is None:
+                    continue
+                item["photo"] = {"id": str(row["ref_id"]), "thumb_url": photo.get("thumb_url"),
+                                 "screen_url": photo.get("screen_url")}
+            items.append(item)
+        return items
+
+    # Events of media and requests.
+
+    @event_handler("media", "photo_published")
+    def on_photo_published(self, payload: dict) -> None:
+        child_ids = _uuid_list(payload.get("child_ids"))
+        with atomic(self.db):
+            if not claim_event(self.db, HandledEvent, payload["event_id"], "messaging.on_photo_published"):
+                return
+            self._store_photo(payload, child_ids, parse_aware(payload["published_at"], "published_at"))
+        log.info("timeline.photo_added", photo_id=payload["photo_id"], children=len(child_ids))
+
+    @event_handler("media", "photo_retagged")
+    def on_photo_retagged(self, payload: dict) -> None:
+        photo_id = uuid.UUID(payload["photo_id"])
+        child_ids = _uuid_list(payload.get("child_ids"))
+        with atomic(self.db):
+            if not claim_event(self.db, HandledEvent, payload["event_id"], "messaging.on_photo_retagged"):
+                return
+            existing = self.db.scalars(queries.select_timeline_photo(photo_id)).first()
+            if existing is None:
+                # NOTE: a retag that arrives before its photo_published is dropped; the publish
+                # event then adds the photo with its original tags until the next retag.
+                log.warning("timeline.retag_unknown_photo", photo_id=str(photo_id))
+                return
+            queries.delete_timeline_items(self.db, ItemKind.PHOTO.value, photo_id, keep_child_ids=child_ids)
+            self._store_photo(
+                {"photo_id": str(photo_id), "group_id": existing.group_id, "location_id": existing.summary.get("location_id"),
+                 "uploaded_by": existing.summary.get("uploaded_by")},
+                child_ids, existing.occurred_at,
+            )
+        log.info("timeline.photo_retagged", photo_id=str(photo_id), children=len(child_ids))
+
+    @event_handler("media", "photo_deleted")
+    def on_photo_deleted(self, payload: dict) -> None:
+        with atomic(self.db):
+            if not claim_event(self.db, HandledEvent, payload["event_id"], "messaging.on_photo_deleted"):
+                return
+            removed = queries.delete_timeline_items(self.db, ItemKind.PHOTO.value, uuid.UUID(payload["photo_id"]))
+        log.info("timeline.photo_removed", photo_id=payload["photo_id"], rows=removed)
+
+    @event_handler("requests", "request_decided")
+    def on_request_decided(self, payload: dict) -> None:
+        self._store_request(payload, "messaging.on_request_decided")
+
+    @event_handler("requests", "absence_reported")
+    def on_absence_reported(self, payload: dict) -> None:
+        self._store_request(payload, "messaging.on_absence_reported")
+
+    def _store_photo(self, payload: dict, child_ids: list[uuid.UUID], published_at: datetime) -> None:
+        photo_id = uuid.UUID(str(payload["photo_id"]))
+        group_id = _uuid_list([payload.get("group_id")])
+        summary = {
+            "photo_id": str(photo_id),
+            "location_id": str(payload["location_id"]) if payload.get("location_id") else None,
+            "uploaded_by": str(payload["uploaded_by"]) if payload.get("uploaded_by") else None,
+        }
+        for child_id in child_ids:
+            queries.upsert_timeline_item(
+                self.db, kind=ItemKind.PHOTO.value, ref_id=photo_id, child_id=child_id,
+                group_id=group_id[0] if group_id else None, occurred_at=published_at,
+                tagged_child_ids=child_ids, summary=summary,
+            )
+
+    def _store_request(self, payload: dict, handler: str) -> None:
+        ref = payload.get("request_id") or payload.get("absence_id")
+        child_ids = _uuid_list([payload.get("child_id")])
+        if not ref or not child_ids:
+            log.warning("timeline.request_event_incomplete", event_id=payload.get("event_id"), event_type=payload.get("event_type"))
+            return
+        summary = {
+            key: value for key, value in payload.items()
+            if key in ("kind", "state", "request_id") or "date" in key or key.endswith("_on")
+        }
+        summary["event_type"] = payload.get("event_type")
+        with atomic(self.db):
+            if not claim_event(self.db, HandledEvent, payload["event_id"], handler):
+                return
+            queries.upsert_timeline_item(
+                self.db, kind=ItemKind.REQUEST.value, ref_id=uuid.UUID(str(ref)), child_id=child_ids[0],
+                group_id=(_uuid_list([payload.get("group_id")]) or [None])[0],
+                occurred_at=parse_aware(payload["occurred_at"], "occurred_at"), summary=summary,
+            )
+
+
+def _distinct_items(rows: list) -> list[dict]:
+    """Keep the first row of each (kind, ref_id): a photo of two of one family's children is one item."""
+    seen: set[tuple[str, uuid.UUID]] = set()
+    result = []
+    for row in rows:
+        key = (row["kind"], row["ref_id"])
+        if key in seen:
+            continue
+        seen.add(key)
+        result.append(dict(row))
+    return result
