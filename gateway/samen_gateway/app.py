@@ -23,6 +23,7 @@ BLUEPRINT_MODULES = [
     "samen_gateway.api.auth",
     "samen_gateway.api.me",
     "samen_gateway.api.media",
+    "samen_gateway.api.requests",
 ]
 
 

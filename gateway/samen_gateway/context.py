@@ -56,6 +56,12 @@ def current_caller() -> Caller:
 def rpc(service: str, method: str, *args, **kwargs):
     """Call a service method with the request's context; raise SamenError subclasses."""
     pool = current_app.extensions["samen_rpc_pool"]
+    return pool.call(service, method, call_context(), *args, **kwargs)
+
+
+def call_context() -> dict:
+    """Build the RPC context data of the current request, with a deadline from the pool's timeout."""
+    pool = current_app.extensions["samen_rpc_pool"]
     timeout = pool.timeout
     data = {
         ctx_keys.REQUEST_ID: g.request_id,
@@ -65,4 +71,4 @@ def rpc(service: str, method: str, *args, **kwargs):
     }
     if g.get("access_token"):
         data[ctx_keys.ACCESS_TOKEN] = g.access_token
-    return pool.call(service, method, data, *args, **kwargs)
+    return data

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from flask import Blueprint, current_app, jsonify
 
 from samen_common.errors import SamenError
-from samen_gateway.context import rpc
+from samen_gateway.context import call_context
 from samen_gateway.openapi import build_spec
 
 bp = Blueprint("health", __name__)
@@ -24,18 +24,19 @@ def healthz():
 @bp.get("/readyz")
 def readyz():
     """Report ready when the broker and every service answer a health RPC."""
-    from flask import copy_current_request_context
+    pool = current_app.extensions["samen_rpc_pool"]
+    data = call_context()
 
     def check(service):
         started = time.monotonic()
         try:
-            rpc(service, "health")
+            pool.call(service, "health", dict(data))
             return service, {"status": "ok", "ms": round((time.monotonic() - started) * 1000, 1)}
         except SamenError as exc:
             return service, {"status": "unavailable", "code": exc.code}
 
     with ThreadPoolExecutor(max_workers=len(SERVICES)) as executor:
-        results = dict(executor.map(copy_current_request_context(check), SERVICES))
+        results = dict(executor.map(check, SERVICES))
     ready = all(result["status"] == "ok" for result in results.values())
     response = jsonify({"status": "ready" if ready else "not_ready", "services": results})
     response.status_code = 200 if ready else 503

@@ -1,0 +1,250 @@
+"""Start the whole platform as real processes for end-to-end tests.
+
+The platform gets its own RabbitMQ vhost, its own `samen_e2e_*` databases with the demo data,
+an SMTP sink and the FCM test server on loopback, and runs every service and the gateway under
+the project's supervisor, exactly as `make up` does.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+E2E_PREFIX = "samen_e2e_"
+SERVICES = ("accounts", "media", "messaging", "requests", "notify")
+RABBIT_API = os.environ.get("SAMEN_RABBIT_API_URI", "http://127.0.0.1:15672")
+RABBIT_USER = ("guest", "guest")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+class Platform:
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        self.vhost = f"samen_e2e_{uuid.uuid4().hex[:8]}"
+        self.gateway_port = free_port()
+        self.smtp_port = free_port()
+        self.fcm_port = free_port()
+        self.url = f"http://127.0.0.1:{self.gateway_port}"
+        self.mail_dir = workdir / "mail"
+        self.data_dir = workdir / "data"
+        self.log_path = workdir / "platform.log"
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.env: dict[str, str] = {}
+
+    # Set-up and tear-down.
+
+    def start(self) -> None:
+        self.mail_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._create_vhost()
+        self.env = self._environment()
+        self._prepare_databases()
+        self._start_helpers()
+        self._start_supervisor()
+        self.wait_ready(["accounts"])
+
+    def stop(self) -> None:
+        supervisor = self.processes.pop("supervisor", None)
+        if supervisor is not None and supervisor.poll() is None:
+            supervisor.send_signal(signal.SIGINT)
+            try:
+                supervisor.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                supervisor.kill()
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+        self.processes.clear()
+        try:
+            requests.delete(f"{RABBIT_API}/api/vhosts/{self.vhost}", auth=RABBIT_USER, timeout=10)
+        except requests.RequestException:
+            pass
+
+    def _create_vhost(self) -> None:
+        response = requests.put(f"{RABBIT_API}/api/vhosts/{self.vhost}", auth=RABBIT_USER, timeout=10)
+        response.raise_for_status()
+        response = requests.put(
+            f"{RABBIT_API}/api/permissions/{self.vhost}/guest",
+            json={"configure": ".*", "write": ".*", "read": ".*"},
+            auth=RABBIT_USER,
+            timeout=10,
+        )
+        response.raise_for_status()
+
+    def _environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "SAMEN_ENV": "test",
+                "SAMEN_AMQP_URI": f"amqp://guest:guest@127.0.0.1:5672/{self.vhost}",
+                "SAMEN_DATABASE_PREFIX": E2E_PREFIX,
+                "SAMEN_DATA_DIR": str(self.data_dir),
+                "SAMEN_LOG_FORMAT": "json",
+                "SAMEN_GATEWAY_BIND": f"127.0.0.1:{self.gateway_port}",
+                "SAMEN_PUBLIC_URL": self.url,
+                "SAMEN_GATEWAY_WORKERS": "1",
+                "SAMEN_MAIL_BACKEND": "smtp",
+                "SAMEN_SMTP_HOST": "127.0.0.1",
+                "SAMEN_SMTP_PORT": str(self.smtp_port),
+                "SAMEN_FCM_SERVICE_ACCOUNT_FILE": str(self.workdir / "fcm-service-account.json"),
+                "SAMEN_FCM_ENDPOINT": f"http://127.0.0.1:{self.fcm_port}",
+                "SAMEN_FCM_PROJECT_ID": "samen-e2e",
+                "SAMEN_DIGEST_WINDOW_SECONDS": "2",
+                "PATH": f"{Path(PYTHON).parent}:{os.environ.get('PATH', '')}",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        for key in [name for name in env if name.endswith("_DATABASE_URL")]:
+            env.pop(key)
+        return env
+
+    def _prepare_databases(self) -> None:
+        subprocess.run(
+            [PYTHON, "-m", "samen_devtools.migrate", "--prefix", E2E_PREFIX, "--drop"],
+            cwd=ROOT, env=self.env, check=True, capture_output=True,
+        )
+        subprocess.run(
+            [PYTHON, "-m", "samen_devtools.migrate", "--prefix", E2E_PREFIX],
+            cwd=ROOT, env=self.env, check=True, capture_output=True,
+        )
+        subprocess.run([PYTHON, "-m", "samen_devtools.demo"], cwd=ROOT, env=self.env, check=True, capture_output=True)
+
+    def _start_helpers(self) -> None:
+        log = open(self.workdir / "helpers.log", "ab")
+        if (ROOT / "devtools" / "samen_devtools" / "smtp_sink.py").exists():
+            self.processes["smtp"] = subprocess.Popen(
+                [PYTHON, "-m", "samen_devtools.smtp_sink", "--port", str(self.smtp_port), "--dir", str(self.mail_dir)],
+                cwd=ROOT, env=self.env, stdout=log, stderr=log,
+            )
+            wait_for_port(self.smtp_port)
+        self.processes["fcm"] = subprocess.Popen(
+            [PYTHON, "-m", "samen_devtools.fcm_server", "--port", str(self.fcm_port),
+             "--service-account-out", self.env["SAMEN_FCM_SERVICE_ACCOUNT_FILE"], "--project-id", "samen-e2e"],
+            cwd=ROOT, env=self.env, stdout=log, stderr=log,
+        )
+        wait_for_port(self.fcm_port)
+
+    def _start_supervisor(self) -> None:
+        log = open(self.log_path, "ab")
+        self.processes["supervisor"] = subprocess.Popen(
+            [PYTHON, "-m", "samen_devtools.supervise", "deploy/Procfile"],
+            cwd=ROOT, env=self.env, stdout=log, stderr=log, start_new_session=True,
+        )
+
+    def wait_ready(self, services: list[str] | None = None, timeout: float = 90.0) -> dict:
+        """Wait until /readyz reports `services` (default: all) as up; raise after `timeout`."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            try:
+                response = requests.get(f"{self.url}/readyz", timeout=10)
+                last = response.json()
+                states = last.get("services", {})
+                wanted = services or list(states)
+                if response.status_code == 200 or all(states.get(name, {}).get("status") == "ok" for name in wanted):
+                    return last
+            except (requests.RequestException, ValueError):
+                pass
+            time.sleep(0.5)
+        raise RuntimeError(f"platform not ready after {timeout} s: {last}; see {self.log_path}")
+
+    # Helpers for tests.
+
+    def login(self, account_number: str, password: str = "Welkom-bij-Samen-2026", **extra) -> dict:
+        response = requests.post(
+            f"{self.url}/api/v1/auth/login",
+            json={"account_number": account_number, "password": password, **extra},
+            timeout=15,
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def session(self, account_number: str | None = None, token: str | None = None, language: str | None = None):
+        """Return a requests.Session with the bearer token of `account_number` (or `token`)."""
+        session = requests.Session()
+        if account_number is not None:
+            token = self.login(account_number)["access_token"]
+        if token:
+            session.headers["Authorization"] = f"Bearer {token}"
+        if language:
+            session.headers["Accept-Language"] = language
+        session.base_url = self.url
+        return session
+
+    def get(self, path: str, token: str | None = None, **kwargs):
+        headers = kwargs.pop("headers", {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return requests.get(f"{self.url}{path}", headers=headers, timeout=kwargs.pop("timeout", 15), **kwargs)
+
+    def post(self, path: str, token: str | None = None, **kwargs):
+        headers = kwargs.pop("headers", {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return requests.post(f"{self.url}{path}", headers=headers, timeout=kwargs.pop("timeout", 15), **kwargs)
+
+    def put(self, path: str, token: str | None = None, **kwargs):
+        headers = kwargs.pop("headers", {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return requests.put(f"{self.url}{path}", headers=headers, timeout=kwargs.pop("timeout", 15), **kwargs)
+
+    def mail(self) -> list[email.message.EmailMessage]:
+        """Return every message the SMTP sink received, oldest first."""
+        messages = []
+        for path in sorted(self.mail_dir.glob("*.eml"), key=lambda p: p.stat().st_mtime):
+            messages.append(email.message_from_bytes(path.read_bytes(), policy=email.policy.default))
+        return messages
+
+    def wait_for_mail(self, predicate, timeout: float = 20.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in self.mail():
+                if predicate(message):
+                    return message
+            time.sleep(0.2)
+        raise AssertionError(f"no matching e-mail within {timeout} s; got {[m['Subject'] for m in self.mail()]}")
+
+    def fcm_messages(self) -> list[dict]:
+        response = requests.get(f"http://127.0.0.1:{self.fcm_port}/_test/messages", timeout=5)
+        response.raise_for_status()
+        return response.json().get("messages", response.json()) if isinstance(response.json(), dict) else response.json()
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def dump(self) -> str:
+        return json.dumps({"url": self.url, "vhost": self.vhost, "log": str(self.log_path)})
