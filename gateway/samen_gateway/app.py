@@ -22,6 +22,8 @@ BLUEPRINT_MODULES = [
     "samen_gateway.api.health",
     "samen_gateway.api.auth",
     "samen_gateway.api.me",
+    "samen_gateway.api.messaging",
+    "samen_gateway.api.timeline",
     "samen_gateway.api.media",
     "samen_gateway.api.requests",
 ]
