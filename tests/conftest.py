@@ -9,6 +9,7 @@ import eventlet
 eventlet.monkey_patch()
 
 import os  # noqa: E402
+import re  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
@@ -19,7 +20,8 @@ import pytest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_DATA_DIR = Path(tempfile.mkdtemp(prefix="samen-test-"))
-TEST_PREFIX = "samen_test_"
+# One set of databases per test session, so parallel runs on one server never drop each other's.
+TEST_PREFIX = os.environ.get("SAMEN_TEST_DATABASE_PREFIX") or f"samen_t{os.getpid()}_"
 SERVICES = ("accounts", "media", "messaging", "requests", "notify")
 
 os.environ.setdefault("SAMEN_ENV", "test")
@@ -49,6 +51,42 @@ def pytest_configure(config):
 
 
 _migrated: set[str] = set()
+
+
+def _drop_databases(only_dead: bool) -> None:
+    """Drop this session's test databases, or those of test sessions that no longer run."""
+    import psycopg
+
+    server = os.environ["SAMEN_POSTGRES_URL"].replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as connection:
+        names = [row[0] for row in connection.execute("SELECT datname FROM pg_database WHERE datname LIKE 'samen_t%'")]
+        for name in names:
+            match = re.match(r"^samen_t(\d+)_", name)
+            if match is None:
+                continue
+            pid = int(match.group(1))
+            if only_dead:
+                if pid == os.getpid() or os.path.exists(f"/proc/{pid}"):
+                    continue
+            elif not name.startswith(TEST_PREFIX):
+                continue
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pytest_sessionstart(session):
+    try:
+        _drop_databases(only_dead=True)
+    except Exception:  # noqa: BLE001 - a server that is down fails the tests that need it, with its own error
+        pass
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if session.config.getoption("--keep-databases"):
+        return
+    try:
+        _drop_databases(only_dead=False)
+    except Exception:  # noqa: BLE001 - leftovers are dropped by the next session's start
+        pass
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,9 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
-E2E_PREFIX = "samen_e2e_"
+# Per test process, so parallel runs never share or drop each other's databases; the test
+# session's clean-up drops every database whose name starts with `samen_t<pid>_`.
+E2E_PREFIX = f"samen_t{os.getpid()}_e2e_"
 SERVICES = ("accounts", "media", "messaging", "requests", "notify")
 RABBIT_API = os.environ.get("SAMEN_RABBIT_API_URI", "http://127.0.0.1:15672")
 RABBIT_USER = ("guest", "guest")
