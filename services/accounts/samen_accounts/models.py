@@ -87,6 +87,9 @@ class Child(Base):
     consent_recorded_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     consent_recorded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     care_ended_on: Mapped[date | None] = mapped_column(Date)
+    # `occurred_at` of the newest planning event applied to the child (enrolment or end of
+    # care); an older event that arrives later is ignored.
+    record_event_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Account(Base):
@@ -145,6 +148,8 @@ class Placement(Base):
     dayparts: Mapped[list[str]] = mapped_column(ARRAY(String(20)))
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
+    # `occurred_at` of the newest planning event applied to this placement.
+    record_event_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class RefreshToken(Base):
@@ -199,6 +204,50 @@ class AuditEntry(Base):
     client_address: Mapped[str | None] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+
+
+class GuardianLinkVersion(Base):
+    """The newest planning event about one guardian of one child, kept after a removal.
+
+    The kept row lets an older `guardian_added` that arrives after a newer `guardian_removed`
+    be recognised as outdated.
+    """
+
+    __tablename__ = "guardian_link_versions"
+
+    child_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("children.id"), primary_key=True)
+    guardian_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    linked: Mapped[bool] = mapped_column(Boolean)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PhotoConsentRecord(Base):
+    """The newest photo consent decision of one guardian for one child."""
+
+    __tablename__ = "photo_consents"
+
+    child_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("children.id"), primary_key=True)
+    guardian_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    granted: Mapped[bool] = mapped_column(Boolean)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    event_id: Mapped[str] = mapped_column(String(64))
+
+
+class AttendanceEvent(Base):
+    """A check-in or check-out of a child, sent from the kiosk or staff app."""
+
+    __tablename__ = "attendance_events"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=_uuid)
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    child_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("children.id"), index=True)
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("groups.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    local_date: Mapped[date] = mapped_column(Date, index=True)
+    recorded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id"))
+    collected_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class OutboxMessage(OutboxMessageMixin, Base):
