@@ -43,12 +43,12 @@ i18n.register(
             "en": "The text is too long: {length} characters, at most {limit}.",
         },
         "notebook_item_unknown": {
-            "nl": "Onbekend onderdeel van de dag: {key}. Kies uit {allowed}.",
-            "en": "Unknown item of the day: {key}. Choose from {allowed}.",
+            "nl": "Onbekend onderdeel van de dag: {item}. Kies uit {allowed}.",
+            "en": "Unknown item of the day: {item}. Choose from {allowed}.",
         },
         "notebook_item_too_long": {
-            "nl": "Het onderdeel {key} is te lang (maximaal {limit} tekens).",
-            "en": "The item {key} is too long (at most {limit} characters).",
+            "nl": "Het onderdeel {item} is te lang (maximaal {limit} tekens).",
+            "en": "The item {item} is too long (at most {limit} characters).",
         },
         "notebook_guardian_entries_off": {
             "nl": "Je organisatie staat niet toe dat ouders zelf in het schriftje schrijven.",

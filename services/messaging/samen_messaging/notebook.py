@@ -38,10 +38,10 @@ def clean_entry(text: str | None, items: dict | None, photo_count: int) -> tuple
     cleaned = {}
     for key, value in (items or {}).items():
         if key not in ITEM_KEYS:
-            raise InvalidInput("notebook_item_unknown", key=key, allowed=", ".join(ITEM_KEYS))
+            raise InvalidInput("notebook_item_unknown", item=key, allowed=", ".join(ITEM_KEYS))
         value = str(value or "").strip()
         if len(value) > settings.notebook_item_max_chars:
-            raise InvalidInput("notebook_item_too_long", key=key, limit=settings.notebook_item_max_chars)
+            raise InvalidInput("notebook_item_too_long", item=key, limit=settings.notebook_item_max_chars)
         if value:
             cleaned[key] = value
     if not text and not cleaned and not photo_count:
