@@ -162,6 +162,54 @@ def load(url: str | None = None, today: date | None = None) -> dict:
         engine.dispose()
 
 
+def sync_services(url: str | None = None, amqp_uri: str | None = None, weeks: int = 8) -> dict:
+    """Copy the placements to the requests service and put staff on its roster.
+
+    Accounts owns placements; the requests service keeps a copy for capacity checks, filled by
+    its idempotent `sync_placements` RPC. The roster gives each group enough staff for its
+    planned children on every weekday of the coming `weeks`.
+    """
+    from nameko.standalone.rpc import ClusterRpcProxy
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from samen_accounts.models import Placement, StaffGroup
+    from samen_common.db import make_engine
+    from samen_common.settings import common_settings, database_url
+
+    engine = make_engine(url or database_url("accounts"), pool_size=1)
+    try:
+        with Session(engine) as session:
+            placements = [
+                {
+                    "id": str(p.id), "child_id": str(p.child_id), "group_id": str(p.group_id),
+                    "care_type": p.care_type, "weekdays": list(p.weekdays), "dayparts": list(p.dayparts),
+                    "start_date": p.start_date.isoformat(),
+                    "end_date": p.end_date.isoformat() if p.end_date else None,
+                }
+                for p in session.scalars(select(Placement))
+            ]
+            staff_per_group: dict[str, int] = {}
+            for link in session.scalars(select(StaffGroup)):
+                staff_per_group[str(link.group_id)] = staff_per_group.get(str(link.group_id), 0) + 1
+    finally:
+        engine.dispose()
+
+    today = date.today()
+    roster = []
+    for group_id in sorted({p["group_id"] for p in placements}):
+        for offset in range(weeks * 7):
+            day = today + timedelta(days=offset)
+            if day.isoweekday() <= 5:
+                roster.append({"group_id": group_id, "day": day.isoformat(), "staff_count": max(3, staff_per_group.get(group_id, 0))})
+
+    config = {"AMQP_URI": amqp_uri or common_settings().amqp_uri, "serializer": "json"}
+    with ClusterRpcProxy(config, timeout=60) as cluster:
+        placed = cluster.requests.sync_placements(placements)
+        rostered = cluster.requests.set_roster(roster)
+    return {"placements": placed, "roster": rostered}
+
+
 def print_logins(gateway_url: str) -> None:
     print(f"\nSamen runs at {gateway_url}  (API: {gateway_url}/api/v1, web portal: {gateway_url}/)")
     print(f"Demo logins (password {DEMO_PASSWORD}):")
@@ -173,7 +221,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Load or write the demo organisation.")
     parser.add_argument("--write", type=Path, help="write the export JSON to this file instead of loading it")
     parser.add_argument("--print-logins", metavar="GATEWAY_URL", help="print the gateway URL and demo logins")
+    parser.add_argument(
+        "--sync-services", action="store_true",
+        help="copy placements and a staff roster to the running requests service",
+    )
     args = parser.parse_args(argv)
+    if args.sync_services:
+        print(f"demo data synced: {sync_services()}")
+        return 0
     if args.print_logins:
         print_logins(args.print_logins)
         return 0

@@ -11,6 +11,7 @@ import email
 import email.policy
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -49,8 +50,21 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
 
 
 class Platform:
-    def __init__(self, workdir: Path):
+    """The platform's processes; `amqp_base`, `rabbit_api` and `postgres_url` select other servers."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        amqp_base: str = "amqp://guest:guest@127.0.0.1:5672",
+        rabbit_api: str = RABBIT_API,
+        postgres_url: str | None = None,
+        extra_env: dict[str, str] | None = None,
+    ):
         self.workdir = workdir
+        self.amqp_base = amqp_base.rstrip("/")
+        self.rabbit_api = rabbit_api.rstrip("/")
+        self.postgres_url = postgres_url
+        self.extra_env = dict(extra_env or {})
         self.vhost = f"samen_e2e_{uuid.uuid4().hex[:8]}"
         self.gateway_port = free_port()
         self.smtp_port = free_port()
@@ -73,6 +87,7 @@ class Platform:
         self._start_helpers()
         self._start_supervisor()
         self.wait_ready(["accounts"])
+        self.sync_demo()
 
     def stop(self) -> None:
         supervisor = self.processes.pop("supervisor", None)
@@ -91,15 +106,15 @@ class Platform:
                     process.kill()
         self.processes.clear()
         try:
-            requests.delete(f"{RABBIT_API}/api/vhosts/{self.vhost}", auth=RABBIT_USER, timeout=10)
+            requests.delete(f"{self.rabbit_api}/api/vhosts/{self.vhost}", auth=RABBIT_USER, timeout=10)
         except requests.RequestException:
             pass
 
     def _create_vhost(self) -> None:
-        response = requests.put(f"{RABBIT_API}/api/vhosts/{self.vhost}", auth=RABBIT_USER, timeout=10)
+        response = requests.put(f"{self.rabbit_api}/api/vhosts/{self.vhost}", auth=RABBIT_USER, timeout=10)
         response.raise_for_status()
         response = requests.put(
-            f"{RABBIT_API}/api/permissions/{self.vhost}/guest",
+            f"{self.rabbit_api}/api/permissions/{self.vhost}/guest",
             json={"configure": ".*", "write": ".*", "read": ".*"},
             auth=RABBIT_USER,
             timeout=10,
@@ -111,7 +126,7 @@ class Platform:
         env.update(
             {
                 "SAMEN_ENV": "test",
-                "SAMEN_AMQP_URI": f"amqp://guest:guest@127.0.0.1:5672/{self.vhost}",
+                "SAMEN_AMQP_URI": f"{self.amqp_base}/{self.vhost}",
                 "SAMEN_DATABASE_PREFIX": E2E_PREFIX,
                 "SAMEN_DATA_DIR": str(self.data_dir),
                 "SAMEN_LOG_FORMAT": "json",
@@ -129,6 +144,9 @@ class Platform:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        if self.postgres_url:
+            env["SAMEN_POSTGRES_URL"] = self.postgres_url
+        env.update(self.extra_env)
         for key in [name for name in env if name.endswith("_DATABASE_URL")]:
             env.pop(key)
         return env
@@ -164,6 +182,17 @@ class Platform:
         self.processes["supervisor"] = subprocess.Popen(
             [PYTHON, "-m", "samen_devtools.supervise", "deploy/Procfile"],
             cwd=ROOT, env=self.env, stdout=log, stderr=log, start_new_session=True,
+        )
+
+    def sync_demo(self) -> None:
+        """Copy the demo placements and roster to the requests service once it answers."""
+        try:
+            self.wait_ready(["requests"], timeout=60)
+        except RuntimeError:
+            return
+        subprocess.run(
+            [PYTHON, "-m", "samen_devtools.demo", "--sync-services"],
+            cwd=ROOT, env=self.env, check=True, capture_output=True, timeout=120,
         )
 
     def wait_ready(self, services: list[str] | None = None, timeout: float = 90.0) -> dict:
@@ -244,6 +273,13 @@ class Platform:
         response = requests.get(f"http://127.0.0.1:{self.fcm_port}/_test/messages", timeout=5)
         response.raise_for_status()
         return response.json().get("messages", response.json()) if isinstance(response.json(), dict) else response.json()
+
+    def process_id(self, label: str) -> int:
+        """Return the pid of the newest copy of `label` (such as `accounts.1`) the supervisor started."""
+        found = re.findall(rf"started {re.escape(label)} \(pid (\d+)\)", self.logs())
+        if not found:
+            raise LookupError(f"the supervisor has not started {label}; see {self.log_path}")
+        return int(found[-1])
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -126,11 +126,11 @@ def test_expired_token_signed_by_accounts_is_401(platform, tmp_path):
 
 def test_password_reset_flow(platform):
     unknown = platform.post("/api/v1/auth/password-reset", json={"account_number": "123456"})
-    known = platform.post("/api/v1/auth/password-reset", json={"account_number": "100002"})
+    known = platform.post("/api/v1/auth/password-reset", json={"account_number": "100020"})
     assert unknown.status_code == known.status_code == 202
     assert unknown.json() == known.json()
 
-    message = platform.wait_for_mail(lambda m: m["To"] and "ouder100002@example.org" in m["To"])
+    message = platform.wait_for_mail(lambda m: m["To"] and "ouder100020@example.org" in m["To"])
     text = message.get_body(preferencelist=("plain",)).get_content()
     token = re.search(r"token=([A-Za-z0-9_\-]+)", text).group(1)
 
@@ -148,9 +148,9 @@ def test_password_reset_flow(platform):
     assert again.status_code == 400
     assert again.json()["error"]["code"] == "reset_token_invalid"
 
-    assert platform.login("100002", "Een-heel-nieuw-wachtwoord-2026")["access_token"]
+    assert platform.login("100020", "Een-heel-nieuw-wachtwoord-2026")["access_token"]
     platform.wait_for_mail(
-        lambda m: "ouder100002@example.org" in (m["To"] or "") and m is not message and "token=" not in
+        lambda m: "ouder100020@example.org" in (m["To"] or "") and m is not message and "token=" not in
         m.get_body(preferencelist=("plain",)).get_content()
     )
 

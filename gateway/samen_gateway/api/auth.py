@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, g
 from marshmallow import Schema, fields, validate
 
+from samen_common.errors import NotFound
 from samen_gateway.context import rpc
 from samen_gateway.endpoints import endpoint
 
@@ -30,6 +31,10 @@ class RefreshRequest(Schema):
 
 class LogoutRequest(Schema):
     refresh_token = fields.String(load_default=None, validate=validate.Length(max=200))
+    device_token = fields.String(
+        load_default=None, validate=validate.Length(max=4096),
+        metadata={"description": "FCM token of this device; unregistered when an access token is sent too"},
+    )
 
 
 class ResetRequest(Schema):
@@ -65,6 +70,11 @@ def refresh(body):
 @endpoint(bp, "/auth/logout", "POST", summary="Revoke this login's refresh tokens",
           body=LogoutRequest, response=StatusResponse, auth=False, errors=[400, 503])
 def logout(body):
+    if body.get("device_token") and g.get("caller") is not None:
+        try:
+            rpc("notify", "unregister_device", body["device_token"])
+        except NotFound:
+            pass
     rpc("accounts", "logout", body.get("refresh_token"))
     return {"status": "logged_out"}
 
