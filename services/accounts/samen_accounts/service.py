@@ -22,6 +22,7 @@ from samen_accounts.models import (
     RefreshToken,
 )
 from samen_accounts.scopes import guardian_scope, staff_scope
+from samen_accounts.staff_events import StaffEventsMixin
 from samen_accounts.security import (
     hash_password,
     issue_access_token,
@@ -66,7 +67,7 @@ def _uuids(values) -> list[uuid.UUID]:
     return result
 
 
-class AccountsService:
+class AccountsService(StaffEventsMixin):
     name = "accounts"
 
     db = Database("accounts")
