@@ -5,11 +5,14 @@ from __future__ import annotations
 import structlog
 from flask import Flask, g, jsonify
 from marshmallow import ValidationError
-from nameko.exceptions import RemoteError
+from nameko.exceptions import IncorrectSignature, MalformedRequest, MethodNotFound, RemoteError, RpcTimeout, UnknownService
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from samen_common import i18n
 from samen_common.errors import (
+    Conflict,
+    Forbidden,
+    InternalError,
     InvalidInput,
     NotFound,
     PayloadTooLarge,
@@ -17,11 +20,45 @@ from samen_common.errors import (
     SamenError,
     ServiceUnavailable,
     TooManyRequests,
+    Unauthorized,
+    Unprocessable,
+    UnsupportedMediaType,
 )
 
 log = structlog.get_logger(__name__)
 
 RETRY_AFTER_SECONDS = 2
+
+# Every error a service may raise, and the HTTP status the client gets for it. nameko rebuilds
+# SamenError subclasses on this side of the RPC; any other remote error is a bug and becomes 500.
+HTTP_STATUS: dict[type[Exception], int] = {
+    InvalidInput: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    PayloadTooLarge: 413,
+    UnsupportedMediaType: 415,
+    Unprocessable: 422,
+    TooManyRequests: 429,
+    InternalError: 500,
+    ServiceUnavailable: 503,
+    RequestExpired: 503,
+    # nameko's own failures: a service that is not running, or a caller-side timeout.
+    UnknownService: 503,
+    RpcTimeout: 503,
+    # A call that does not match the service's method is a gateway bug.
+    MethodNotFound: 500,
+    IncorrectSignature: 500,
+    MalformedRequest: 500,
+}
+
+
+def status_for(exc: Exception) -> int:
+    for klass in type(exc).__mro__:
+        if klass in HTTP_STATUS:
+            return HTTP_STATUS[klass]
+    return getattr(exc, "status", 500)
 
 i18n.register(
     {
@@ -57,13 +94,13 @@ def samen_error_response(exc: SamenError):
     if isinstance(exc, TooManyRequests):
         headers["Retry-After"] = str(int(exc.params.get("seconds", 60)))
     details = exc.params.get("fields") if isinstance(exc.params.get("fields"), dict) else None
-    return error_response(exc.code, exc.message(language()), exc.status, details=details, headers=headers)
+    return error_response(exc.code, exc.message(language()), status_for(exc), details=details, headers=headers)
 
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(SamenError)
     def handle_samen_error(exc: SamenError):
-        if exc.status >= 500:
+        if status_for(exc) >= 500:
             log.warning("request.failed", code=exc.code, status=exc.status)
         return samen_error_response(exc)
 
@@ -87,6 +124,11 @@ def register_error_handlers(app: Flask) -> None:
         if exc.code == 405:
             return error_response("method_not_allowed", i18n.translate("method_not_allowed", language()), 405)
         return error_response(f"http_{exc.code}", exc.description or exc.name, exc.code or 500)
+
+    @app.errorhandler(UnknownService)
+    @app.errorhandler(RpcTimeout)
+    def handle_unavailable(exc):
+        return samen_error_response(ServiceUnavailable())
 
     @app.errorhandler(RemoteError)
     def handle_remote(exc: RemoteError):
