@@ -106,3 +106,91 @@ register(
     recorded_by=_id("Staff member who checked the child out."),
     collected_by=fields.String(required=True),
 )
+
+
+def _ids(description: str | None = None) -> fields.List:
+    return fields.List(fields.UUID(), required=True, metadata={"description": description} if description else {})
+
+
+register(
+    "photo_uploaded", publisher="media", consumers=("media",),
+    summary="A photo was stored and waits for processing; media consumes it itself.",
+    photo_id=_id(),
+)
+register(
+    "photo_published", publisher="media", consumers=("messaging", "notify"),
+    summary="A processed photo with tagged children became visible to their guardians (consent permitting).",
+    photo_id=_id(),
+    child_ids=_ids("Tagged children."),
+    group_id=_id(),
+    location_id=_id(),
+    taken_at=fields.AwareDateTime(required=True),
+    published_at=fields.AwareDateTime(required=True),
+    uploaded_by=_id("Staff member who uploaded the photo."),
+)
+register(
+    "photo_retagged", publisher="media", consumers=("messaging",),
+    summary="The children tagged on a photo changed.",
+    photo_id=_id(),
+    child_ids=_ids("Children tagged now."),
+    previous_child_ids=_ids("Children tagged before."),
+)
+register(
+    "photo_deleted", publisher="media", consumers=("messaging",),
+    summary="A photo was deleted.",
+    photo_id=_id(),
+    child_ids=_ids("Children that were tagged."),
+)
+
+
+def _request_facts() -> dict[str, fields.Field]:
+    """Fields of every request event: ids and facts, nothing about health beyond the kind."""
+    optional_date = {"required": True, "allow_none": True}
+    return {
+        "request_id": _id(),
+        "child_id": _id(),
+        "group_id": _id(),
+        "location_id": _id(),
+        "organisation_id": _id(),
+        "kind": fields.String(required=True),
+        "start_date": fields.Date(**optional_date),
+        "end_date": fields.Date(**optional_date),
+        "daypart": fields.String(required=True, allow_none=True),
+        "given_up_date": fields.Date(**optional_date, metadata={"description": "The contract day given up for a swap day."}),
+        "state": fields.String(required=True),
+        "reason_code": fields.String(required=True, allow_none=True),
+    }
+
+
+register(
+    "absence_reported", publisher="requests", consumers=("messaging", "notify"),
+    summary="A guardian reported illness, a holiday or another absence.",
+    **_request_facts(),
+)
+register(
+    "illness_ended", publisher="requests", consumers=("messaging", "notify"),
+    summary="A child reported ill is better again from back_on.",
+    **_request_facts(),
+    back_on=fields.Date(required=True),
+)
+register(
+    "request_submitted", publisher="requests", consumers=("notify",),
+    summary="A guardian asked for an extra day or a swap day.",
+    **_request_facts(),
+)
+register(
+    "request_decided", publisher="requests", consumers=("messaging", "notify"),
+    summary="A request was approved or rejected; decided_by is null for an automatic approval.",
+    **_request_facts(),
+    decided_by=fields.UUID(required=True, allow_none=True),
+)
+register(
+    "closing_day_added", publisher="requests", consumers=("messaging", "notify"),
+    summary="A location or one of its groups is closed on a day.",
+    closing_day_id=_id(),
+    organisation_id=_id(),
+    location_id=_id(),
+    group_id=fields.UUID(required=True, allow_none=True),
+    day=fields.Date(required=True),
+    kind=fields.String(required=True),
+)
