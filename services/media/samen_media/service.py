@@ -30,7 +30,7 @@ from samen_common.i18n import render_all
 from samen_common.logs import configure_logging
 from samen_common.outbox import Outbox
 from samen_common.rpc import TimedRpcProxy, rpc
-from samen_common.timeutil import AMSTERDAM, parse_aware, utcnow
+from samen_common.timeutil import AMSTERDAM, local_today, parse_aware, utcnow
 from samen_media import imaging, messages  # noqa: F401 - messages registers the service's texts
 from samen_media import processing, queries
 from samen_media.access import (
@@ -212,6 +212,8 @@ class MediaService:
         pending = self.db.get(PendingUpload, str(upload_key or ""))
         if pending is None or str(pending.staff_id) != caller.account_id:
             raise NotFound()
+        # An upload that started just before its URL expired may finish a little later, so the
+        # confirmation is accepted for five more minutes.
         if pending.confirmed_at is not None or pending.expires_at < utcnow() - timedelta(minutes=5):
             raise Unprocessable("photo_upload_expired")
         tags = self._checked_tags(caller, group_id, child_ids, staff_ids, activity_label_id, activity_text)
@@ -408,7 +410,7 @@ class MediaService:
         if group is None or str(group) not in set(scope.get("group_ids") or []):
             raise NotFound()
         try:
-            the_day = date.fromisoformat(day) if day else utcnow().astimezone(AMSTERDAM).date()
+            the_day = date.fromisoformat(day) if day else local_today()
         except ValueError as exc:
             raise InvalidInput("invalid_input", field="date", value=day) from exc
         start, end = local_day_bounds(the_day)
@@ -475,11 +477,12 @@ class MediaService:
             tags = queries.child_tags(self.db, [row.id for row in rows])
             consent = self._consent([c for ids in tags.values() for c in ids])
             for index, row in enumerate(rows):
-                if len(items) == limit:
-                    return items, encode_cursor(rows[index - 1])
                 item = self._item_for(caller, scope, row, tags[row.id], consent)
                 if item is not None:
                     items.append(item)
+                if len(items) == limit:
+                    more = index < len(rows) - 1 or len(rows) == batch
+                    return items, encode_cursor(row) if more else None
             if len(rows) < batch:
                 return items, None
             before = (rows[-1].taken_at, rows[-1].id)
@@ -487,11 +490,14 @@ class MediaService:
         return items, encode_cursor(rows[-1])
 
     def _item_for(self, caller: Caller, scope: dict, photo: Photo, tags, consent) -> dict | None:
+        """Present a photo to the caller, or return None when the caller may not see it."""
         tag_strings = [str(t) for t in tags]
         if caller.is_guardian:
             if not decide_for_guardian(photo, tag_strings, guardian_child_ids(scope), consent).visible:
                 return None
             return self._guardian_photo(photo, tags, guardian_child_ids(scope))
+        if not decide_for_staff(photo, tag_strings, set(scope.get("group_ids") or []), consent).visible:
+            return None
         return self._staff_photo(photo, tags, consent)
 
     @rpc
@@ -521,7 +527,9 @@ class MediaService:
             if caller.is_guardian:
                 visible = decide_for_guardian(row, tag_strings, guardian_child_ids(scope), consent).visible
             else:
-                visible = not decide_for_staff(row, tag_strings, set(scope.get("group_ids") or []), consent).blocked
+                # Staff get what they may see, minus blocked photos, which must not leave as files.
+                decision = decide_for_staff(row, tag_strings, set(scope.get("group_ids") or []), consent)
+                visible = decision.visible and not decision.blocked
             if not visible or imaging.ORIGINAL_VARIANT not in (row.variants or {}):
                 continue
             entries.append({"photo_id": str(row.id), "key": row.variants[imaging.ORIGINAL_VARIANT]["key"],

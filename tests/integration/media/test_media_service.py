@@ -223,22 +223,30 @@ def test_activity_labels_and_delete(media_services, media_call, clean_db):
 def test_album_keyset_pagination(media_services, media_call):
     people = media_services
     child = vlinders_child(people)
-    ids = []
-    for hour in range(5):
-        photo_id, _ = upload(media_call, people, photo_bytes(size=(40, 30)), [child],
+    without_consent = people.children["100002"][0]
+    ids, visible = [], []
+    for hour in range(7):
+        # Every third photo also shows a child without consent, so the album skips it.
+        tagged = [child, without_consent] if hour % 3 == 1 else [child]
+        photo_id, _ = upload(media_call, people, photo_bytes(size=(40, 30)), tagged,
                              taken_at=f"2026-03-02T{8 + hour:02d}:00:00+01:00")
         ids.append(photo_id)
+        if len(tagged) == 1:
+            visible.append(photo_id)
     for photo_id in ids:
         wait_for_status(media_call, photo_id)
 
-    seen, cursor = [], None
-    for _page in range(5):
-        page = media_call("100001", "album", child, cursor=cursor, limit=2)
-        seen += [item["id"] for item in page["items"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
-    assert seen == list(reversed(ids))
+    for limit in (1, 2, 3, 10):
+        seen, cursor = [], None
+        for _page in range(10):
+            page = media_call("100001", "album", child, cursor=cursor, limit=limit)
+            seen += [item["id"] for item in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert seen == list(reversed(visible)), f"limit {limit}"
+    staff_album = media_call("900001", "album", child, limit=10)
+    assert [item["id"] for item in staff_album["items"]] == list(reversed(ids))
     with pytest.raises(InvalidInput):
         media_call("100001", "album", child, cursor="not-a-cursor")
     with pytest.raises(InvalidInput) as naive:
