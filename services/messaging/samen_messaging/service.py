@@ -21,16 +21,15 @@ from samen_messaging import access, messages  # noqa: F401 - messages registers 
 from samen_messaging import queries
 from samen_messaging.base import iso, parse_date
 from samen_messaging.models import OutboxMessage
-from samen_messaging.news import NewsMixin
-from samen_messaging.notebook import NotebookMixin, local_day_bounds
-from samen_messaging.threads import ThreadsMixin
-from samen_messaging.timeline import TimelineMixin
+# Modules, not classes: `nameko run` treats every class with entrypoints in this module's
+# namespace as a service of its own, so the mixins stay behind their module names.
+from samen_messaging import news, notebook, threads, timeline
 
 configure_logging("messaging")
 log = structlog.get_logger(__name__)
 
 
-class MessagingService(ThreadsMixin, NotebookMixin, NewsMixin, TimelineMixin):
+class MessagingService(threads.ThreadsMixin, notebook.NotebookMixin, news.NewsMixin, timeline.TimelineMixin):
     name = "messaging"
 
     db = Database("messaging")
@@ -54,7 +53,7 @@ class MessagingService(ThreadsMixin, NotebookMixin, NewsMixin, TimelineMixin):
 
         child_ids = self.accounts.children_of_groups([group_id], on.isoformat()).get(group_id, [])
         children = sorted(self.accounts.children(child_ids), key=lambda c: (c["first_name"], c["last_name"]))
-        start, end = local_day_bounds(on, on)
+        start, end = notebook.local_day_bounds(on, on)
         entries = queries.entries_on_day(self.db, [uuid.UUID(c) for c in child_ids], start, end)
         threads = queries.list_threads_with_unread(
             self.db, uuid.UUID(caller.account_id), group_ids=[uuid.UUID(group_id)]
