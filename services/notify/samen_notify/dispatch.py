@@ -104,6 +104,7 @@ def flush_due_digests(db: Session, accounts, settings: NotifySettings) -> int:
 
     with atomic(db):
         _write_deliveries(db, digests, items, consent, settings, now)
+    log.info("digest.flushed", count=len(digests))
     return len(digests)
 
 
@@ -224,6 +225,7 @@ def send_due_pushes(db: Session, accounts, transports, settings: NotifySettings)
 
     with atomic(db):
         _record_push_results(db, results, settings)
+    log.info("push.batch_sent", claimed=len(claimed))
     return len(claimed)
 
 

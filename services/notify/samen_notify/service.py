@@ -150,6 +150,7 @@ class NotifyService:
             ("mail", lambda: dispatch.send_due_mail(self.db, self.transports, settings)),
         )
         for name, step in steps:
+            log.debug("work.step", step=name)
             try:
                 for _ in range(MAX_BATCHES_PER_TICK):
                     if step() < settings.send_batch_size:
