@@ -154,7 +154,7 @@ class StaffEventConsumer(Consumer):
         error = exc_info[1]
         fields = {"event_type": self.contract.event_type, "event_id": _event_id(message)}
         if isinstance(error, EventRejected):
-            self._dead_letter(message, error.reason, **error.details, **fields)
+            self._dead_letter(message, error.reason, **{**error.details, **fields})
         elif _is_database_outage(error):
             log.warning("staff_event.requeued_on_outage", error=str(error)[:300], **fields)
             eventlet.sleep(OUTAGE_REQUEUE_DELAY)

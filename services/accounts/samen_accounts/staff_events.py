@@ -274,10 +274,7 @@ class StaffEventsMixin:
         managed = set(scope["managed_location_ids"])
         missing = {str(location) for location in location_ids} - managed
         if missing or not location_ids:
-            raise EventRejected(
-                "actor_not_allowed", actor_account_number=actor.account_number,
-                location_ids=sorted(missing), event_type=event["event_type"],
-            )
+            raise EventRejected("actor_not_allowed", actor_account_number=actor.account_number, location_ids=sorted(missing))
 
     def _group_by_ref(self, ref: str) -> Group:
         group = self.db.scalars(select(Group).where(Group.external_ref == ref)).first()
