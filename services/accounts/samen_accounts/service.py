@@ -22,7 +22,7 @@ from samen_accounts.models import (
     RefreshToken,
 )
 from samen_accounts.scopes import guardian_scope, staff_scope
-from samen_accounts.staff_events import StaffEventsMixin
+from samen_accounts import staff_events  # a module: `nameko run` would start an imported mixin class as a service
 from samen_accounts.security import (
     hash_password,
     issue_access_token,
@@ -67,7 +67,7 @@ def _uuids(values) -> list[uuid.UUID]:
     return result
 
 
-class AccountsService(StaffEventsMixin):
+class AccountsService(staff_events.StaffEventsMixin):
     name = "accounts"
 
     db = Database("accounts")
