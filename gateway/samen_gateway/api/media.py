@@ -402,7 +402,7 @@ def _local_storage() -> LocalStorage:
 
 @bp.get("/media/files/<path:key>")
 def serve_file(key):
-    """Serve a locally stored object to whoever holds a valid, unexpired signed URL."""
+    """Serve a locally stored object for a request with a valid, unexpired signed URL."""
     storage = _local_storage()
     try:
         validate_key(key)

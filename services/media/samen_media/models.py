@@ -44,9 +44,9 @@ class PhotoStatus(enum.StrEnum):
     PROCESSING = "processing"
     """Uploaded; the derivatives are not made yet."""
     READY = "ready"
-    """Processed; shown to whoever passes the visibility check."""
+    """Processed; shown to callers that pass the visibility check."""
     FAILED = "failed"
-    """Processing rejected the file; `failure_code` says why."""
+    """Processing rejected the file, for the reason in `failure_code`."""
     DELETED = "deleted"
     """Deleted by staff; the objects are gone from storage."""
 
@@ -58,7 +58,7 @@ class AuditAction(enum.StrEnum):
     DOWNLOAD = "download"
     """The original was downloaded, alone or in a ZIP archive."""
     REFUSED = "refused"
-    """A request for a photo or album was refused; details say why."""
+    """A request for a photo or album was rejected, for the reason in `details`."""
     TAG = "tag"
     UNTAG = "untag"
     DELETE = "delete"
@@ -136,7 +136,7 @@ class PendingUpload(Base):
 
 
 class PhotoAudit(Base):
-    """Who did what with which photo, and when: views, downloads, refusals and tag changes."""
+    """Audit entry of one action on a photo: view, download, refusal, tag change, upload or deletion."""
 
     __tablename__ = "photo_audit"
 

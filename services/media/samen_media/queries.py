@@ -48,9 +48,9 @@ def replace_child_tags(
 ) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
     """Set the photo's child tags to `child_ids`; return (added, removed)."""
     current = set(child_tags(session, [photo_id])[photo_id])
-    wanted = set(child_ids)
+    requested = set(child_ids)
     added = [child for child in child_ids if child not in current]
-    removed = sorted(current - wanted)
+    removed = sorted(current - requested)
     if removed:
         session.execute(
             delete(PhotoChild).where(PhotoChild.photo_id == photo_id, PhotoChild.child_id.in_(removed))

@@ -640,7 +640,13 @@ class MediaService:
     @event_handler("media", "photo_uploaded")
     def process_uploaded(self, payload: dict) -> None:
         """Make the derivatives of an uploaded photo; a redelivered event changes nothing more."""
-        processing.process_photo(self.db, self.storage, self.settings, self.outbox, payload["photo_id"], payload["event_id"])
+        try:
+            processing.process_photo(
+                self.db, self.storage, self.settings, self.outbox, payload["photo_id"], payload["event_id"]
+            )
+        except StorageUnavailable as exc:
+            # The photo stays processing, and retry_stuck_photos queues it again later.
+            log.warning("photo.processing_deferred", photo_id=payload["photo_id"], error=str(exc)[:300])
 
     @timer(interval=60)
     def retry_stuck_photos(self) -> None:

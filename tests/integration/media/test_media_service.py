@@ -67,7 +67,8 @@ def test_upload_is_upright_and_metadata_free(media_services, media_call, clean_d
         assert piexif.load(data) == {"0th": {}, "Exif": {}, "GPS": {}, "Interop": {}, "1st": {}, "thumbnail": None}
         # Orientation 6 turns the top-left block of the stored pixels into the top-right corner.
         red = image.convert("RGB").getpixel((int(image.width * 0.9), int(image.height * 0.05)))
-        assert red[0] > 200 and red[1] < 60
+        assert red[0] > 200
+        assert red[1] < 60
     assert not shared_storage().exists(upload_key)
 
 

@@ -1,7 +1,7 @@
 """Media service units: access decisions, cursors and processing, with nameko's worker_factory.
 
-The database is the real media test database; the accounts service is replaced by a fake that
-returns fixed scopes and consent, because these tests are about the media service's own rules.
+The database is the real media test database. The accounts service is a fake with fixed scopes
+and consent, because these tests are about the media service's own rules.
 """
 
 import io
@@ -225,7 +225,7 @@ def service_worker(session, storage, caller, scope, consent):
     )
 
 
-def test_get_photo_of_other_family_is_404_and_audited(session, storage):
+def test_other_family_photo_not_found(session, storage):
     photo = make_photo(session, storage, [CLASSMATE])
     processing.process_photo(session, storage, media_settings(), RecordingOutbox(), str(photo.id), "e")
     guardian_scope = {"kind": "guardian", "children": [{"id": OWN_CHILD}]}
