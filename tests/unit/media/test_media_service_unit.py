@@ -6,13 +6,13 @@ and consent, because these tests are about the media service's own rules.
 
 import io
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import eventlet
 import pytest
 from nameko.testing.services import worker_factory
 from PIL import Image
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, select, update
 from sqlalchemy.orm import Session
 
 from samen_common.auth import AccountKind, Caller
@@ -22,7 +22,7 @@ from samen_media import access, processing
 from samen_media.models import OutboxMessage, Photo, PhotoAudit, PhotoChild, PhotoStatus
 from samen_media.service import MediaService, decode_cursor, encode_cursor
 from samen_media.settings import media_settings
-from samen_media.storage import LocalStorage, new_object_key, variant_key
+from samen_media.storage import LocalStorage, StorageUnavailable, new_object_key, variant_key
 
 ORG = str(uuid.uuid4())
 GROUP = str(uuid.uuid4())
@@ -270,3 +270,43 @@ def test_pedagogical_staff_cannot_tag_managed_group(session, storage):
     photos = worker.register_uploads([{"upload_key": key}], GROUP, child_ids=[OWN_CHILD])
     assert photos[0]["status"] == "processing"
     assert photos[0]["child_ids"] == [OWN_CHILD]
+
+
+def test_storage_down_keeps_photo_processing(session, storage):
+    photo = make_photo(session, storage, [OWN_CHILD])
+    broken = LocalStorage(storage.root.parent / "broken", b"s" * 32, "http://127.0.0.1:8080/media/files")
+    broken.root.rmdir()
+    broken.root.write_bytes(b"not a directory")
+
+    with pytest.raises(StorageUnavailable):
+        processing.process_photo(session, broken, media_settings(), RecordingOutbox(), str(photo.id), "e")
+
+    session.expire_all()
+    stored = session.get(Photo, photo.id)
+    assert stored.status == PhotoStatus.PROCESSING
+    assert stored.processing_attempts == 1
+
+
+def test_retry_timer_requeues_then_gives_up(session, storage, monkeypatch):
+    monkeypatch.setenv("SAMEN_MEDIA_PROCESSING_RETRY_SECONDS", "60")
+    monkeypatch.setenv("SAMEN_MEDIA_PROCESSING_MAX_ATTEMPTS", "2")
+    stuck = make_photo(session, storage, [OWN_CHILD])
+    exhausted = make_photo(session, storage, [OWN_CHILD])
+    fresh = make_photo(session, storage, [OWN_CHILD])
+    session.execute(
+        update(Photo).where(Photo.id.in_([stuck.id, exhausted.id])).values(queued_at=func.now() - timedelta(minutes=5))
+    )
+    session.execute(update(Photo).where(Photo.id == exhausted.id).values(processing_attempts=2))
+    session.commit()
+    worker = service_worker(session, storage, FakeCaller("staff"), {}, {})
+
+    worker.retry_stuck_photos()
+
+    session.expire_all()
+    requeued = session.scalars(
+        select(OutboxMessage.payload["photo_id"].astext).where(OutboxMessage.event_type == "photo_uploaded")
+    ).all()
+    assert requeued == [str(stuck.id)]
+    assert session.get(Photo, exhausted.id).status == PhotoStatus.FAILED
+    assert session.get(Photo, exhausted.id).failure_code == "storage_unavailable"
+    assert session.get(Photo, fresh.id).status == PhotoStatus.PROCESSING
