@@ -4,6 +4,12 @@ The gateway puts an absolute `deadline` (Unix seconds) into the context data of 
 `rpc` drops a request whose deadline has passed before a worker runs it, so a call that its
 caller already gave up on never runs later. `TimedRpcProxy` bounds every onward call by the
 smaller of its own timeout and the time left until that deadline.
+
+Requests and replies are published as transient messages: a caller that loses one times out and
+gets a 503, so writing them to disk buys nothing. Requests keep publisher confirms, because
+nameko detects a call to a service without a queue (UnknownService) from the returned message,
+which only arrives with confirms. Replies go without confirms. Events are published elsewhere
+(the outbox) and stay persistent with confirms.
 """
 
 from __future__ import annotations
@@ -13,7 +19,16 @@ import time
 
 import eventlet
 import structlog
-from nameko.rpc import Rpc, RpcProxy
+from nameko.amqp.publish import Publisher
+from nameko.constants import (
+    AMQP_SSL_CONFIG_KEY,
+    AMQP_URI_CONFIG_KEY,
+    DEFAULT_SERIALIZER,
+    LOGIN_METHOD_CONFIG_KEY,
+    NON_PERSISTENT,
+    SERIALIZER_CONFIG_KEY,
+)
+from nameko.rpc import Responder, Rpc, RpcConsumer, RpcProxy, get_rpc_exchange
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -35,8 +50,37 @@ def _is_database_outage(exc: BaseException) -> bool:
     return sqlstate == "57014"
 
 
+class _ReplyPublisher(Publisher):
+    use_confirms = False
+    delivery_mode = NON_PERSISTENT
+
+
+class _ReplyResponder(Responder):
+    publisher_cls = _ReplyPublisher
+
+
+class SamenRpcConsumer(RpcConsumer):
+    """nameko's RPC consumer that publishes replies as transient messages without confirms."""
+
+    def handle_result(self, message, result, exc_info):
+        config = self.container.config
+        responder = _ReplyResponder(
+            config[AMQP_URI_CONFIG_KEY],
+            get_rpc_exchange(config),
+            config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER),
+            message,
+            ssl=config.get(AMQP_SSL_CONFIG_KEY),
+            login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
+        )
+        result, exc_info = responder.send_response(result, exc_info)
+        self.queue_consumer.ack_message(message)
+        return result, exc_info
+
+
 class SamenRpc(Rpc):
     """nameko's RPC entrypoint that honours caller deadlines and reports outages as 503."""
+
+    rpc_consumer = SamenRpcConsumer()
 
     def __init__(self, expected_exceptions=SamenError, **kwargs):
         super().__init__(expected_exceptions=expected_exceptions, **kwargs)
@@ -109,6 +153,7 @@ class TimedRpcProxy(RpcProxy):
     """An RPC proxy whose calls raise ServiceUnavailable instead of waiting without end."""
 
     def __init__(self, target_service: str, timeout: float = DEFAULT_TIMEOUT, **options):
+        options.setdefault("delivery_mode", NON_PERSISTENT)
         super().__init__(target_service, **options)
         self.timeout = timeout
 

@@ -16,6 +16,7 @@ import time
 import structlog
 from amqp.exceptions import AMQPError
 from kombu.exceptions import KombuError
+from nameko.constants import NON_PERSISTENT
 from nameko.containers import WorkerContext
 from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.rpc import ServiceProxy
@@ -37,7 +38,10 @@ class _Slot:
 
     def proxy(self, service: str, context_data: dict) -> ServiceProxy:
         worker_ctx = WorkerContext(self.container, service=None, entrypoint=StandaloneProxyBase.Dummy, data=context_data)
-        return ServiceProxy(worker_ctx, service, self.listener, retry_policy=PUBLISH_RETRY_POLICY)
+        # Transient requests with confirms: see samen_common.rpc for why.
+        return ServiceProxy(
+            worker_ctx, service, self.listener, retry_policy=PUBLISH_RETRY_POLICY, delivery_mode=NON_PERSISTENT
+        )
 
     def close(self) -> None:
         try:

@@ -1,0 +1,287 @@
+"""Shared pieces of the benchmarks: timing statistics, the machine, a private vhost and
+databases, child processes and py-spy profiles."""
+
+from __future__ import annotations
+
+import collections
+import os
+import platform
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import requests
+
+ROOT = Path(__file__).resolve().parents[3]
+PYTHON = sys.executable
+BIN = Path(PYTHON).parent
+RABBIT_API = os.environ.get("SAMEN_RABBIT_API_URI", "http://127.0.0.1:15672")
+RABBIT_AUTH = ("guest", "guest")
+POSTGRES_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+DATABASE_PREFIX = "samen_bench_"
+
+
+@dataclass
+class Rounds:
+    """How many untimed and timed rounds each measurement runs, and how long a round lasts."""
+
+    warmup: int
+    repeats: int
+    seconds: float
+
+
+@dataclass
+class Sample:
+    """Rates of the timed rounds of one measurement, in operations per second."""
+
+    rates: list[float]
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.rates)
+
+    @property
+    def spread(self) -> float:
+        """Half the range of the rounds relative to the median, as a fraction."""
+        if self.median == 0:
+            return 0.0
+        return (max(self.rates) - min(self.rates)) / 2 / self.median
+
+    def as_dict(self) -> dict:
+        return {
+            "median": round(self.median, 1),
+            "min": round(min(self.rates), 1),
+            "max": round(max(self.rates), 1),
+            "spread": round(self.spread, 3),
+            "rounds": [round(rate, 1) for rate in self.rates],
+            **self.extra,
+        }
+
+
+def measure(run_round, rounds: Rounds) -> Sample:
+    """Run `run_round(seconds)` (which returns an operation count) warm-up and timed rounds."""
+    for _ in range(rounds.warmup):
+        run_round(rounds.seconds)
+    rates = []
+    for _ in range(rounds.repeats):
+        started = time.perf_counter()
+        count = run_round(rounds.seconds)
+        rates.append(count / (time.perf_counter() - started))
+    return Sample(rates)
+
+
+def machine() -> dict:
+    """Describe the CPU, memory and software versions that a result was measured with."""
+    cpu_model = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {
+        "cpu_model": cpu_model,
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory_gib, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "versions": versions(),
+    }
+
+
+def versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for package in ("nameko", "eventlet", "kombu", "amqp", "SQLAlchemy", "psycopg", "Flask", "gunicorn"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = None
+    found["rabbitmq"] = _rabbitmq_version()
+    found["postgresql"] = _postgres_version()
+    found["wrk"] = _tool_version(["wrk", "--version"])
+    found["py-spy"] = _tool_version([str(BIN / "py-spy"), "--version"])
+    return found
+
+
+def _rabbitmq_version() -> str | None:
+    try:
+        return requests.get(f"{RABBIT_API}/api/overview", auth=RABBIT_AUTH, timeout=5).json().get("rabbitmq_version")
+    except (requests.RequestException, ValueError):
+        return None
+
+
+def _postgres_version() -> str | None:
+    try:
+        with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
+            return conn.execute("SHOW server_version").fetchone()[0]
+    except psycopg.Error:
+        return None
+
+
+def _tool_version(command: list[str]) -> str | None:
+    try:
+        output = subprocess.run(command, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    text = (output.stdout + output.stderr).strip().splitlines()
+    return text[0] if text else None
+
+
+class Vhost:
+    """A RabbitMQ vhost of its own for one benchmark run, deleted at the end."""
+
+    def __init__(self):
+        self.name = f"{DATABASE_PREFIX}{uuid.uuid4().hex[:8]}"
+        self.amqp_uri = f"amqp://guest:guest@127.0.0.1:5672/{self.name}"
+
+    def __enter__(self) -> "Vhost":
+        requests.put(f"{RABBIT_API}/api/vhosts/{self.name}", auth=RABBIT_AUTH, timeout=10).raise_for_status()
+        requests.put(
+            f"{RABBIT_API}/api/permissions/{self.name}/guest",
+            json={"configure": ".*", "write": ".*", "read": ".*"},
+            auth=RABBIT_AUTH,
+            timeout=10,
+        ).raise_for_status()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        try:
+            requests.delete(f"{RABBIT_API}/api/vhosts/{self.name}", auth=RABBIT_AUTH, timeout=10)
+        except requests.RequestException:
+            pass
+
+    def connection_count(self) -> int:
+        """Return the number of open AMQP connections on this vhost (from the management API)."""
+        response = requests.get(
+            f"{RABBIT_API}/api/vhosts/{self.name}/connections", auth=RABBIT_AUTH, timeout=10,
+            params={"columns": "name"},
+        )
+        response.raise_for_status()
+        return len(response.json())
+
+
+def create_database(name: str) -> None:
+    """Create the empty database `name` (prefixed samen_bench_), dropping an old copy first."""
+    assert name.startswith(DATABASE_PREFIX), name
+    with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def base_environment(vhost: Vhost, data_dir: Path) -> dict[str, str]:
+    """Return the environment of every process a benchmark starts."""
+    env = dict(os.environ)
+    for key in [name for name in env if name.endswith("_DATABASE_URL")]:
+        env.pop(key)
+    env.update(
+        {
+            "SAMEN_ENV": "test",
+            "SAMEN_AMQP_URI": vhost.amqp_uri,
+            "SAMEN_DATABASE_PREFIX": DATABASE_PREFIX,
+            "SAMEN_DATA_DIR": str(data_dir),
+            "SAMEN_LOG_LEVEL": "WARNING",
+            "SAMEN_LOG_FORMAT": "json",
+            "PATH": f"{BIN}:{env.get('PATH', '')}",
+            "PYTHONPATH": os.pathsep.join(
+                str(ROOT / part) for part in ("common", "services/accounts", "gateway", "devtools")
+            ),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+class Processes:
+    """Child processes of one benchmark, each in its own process group, stopped by pid."""
+
+    def __init__(self, log_dir: Path):
+        self.log_dir = log_dir
+        self.started: list[subprocess.Popen] = []
+
+    def start(self, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen:
+        log = open(self.log_dir / f"{name}.log", "ab")
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
+        self.started.append(process)
+        return process
+
+    def stop(self, process: subprocess.Popen) -> None:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        if process in self.started:
+            self.started.remove(process)
+
+    def stop_all(self) -> None:
+        for process in list(reversed(self.started)):
+            self.stop(process)
+
+
+def profile(pid: int, seconds: float, out_path: Path, top: int = 8) -> dict:
+    """Sample `pid` with `py-spy record` for `seconds` and return the busiest functions.
+
+    Returns the share of samples in which each function is the innermost frame ("self") and
+    the collapsed stacks file for a closer look. Call it while the process is under load.
+    """
+    command = [
+        str(BIN / "py-spy"), "record", "--pid", str(pid), "--duration", str(max(1, int(seconds))),
+        "--format", "raw", "--output", str(out_path), "--nonblocking",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0 or not out_path.exists():
+        return {"error": (result.stderr or result.stdout).strip()[-300:]}
+    own = collections.Counter()
+    total = 0
+    for line in out_path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        total += int(count)
+        leaf = stack.split(";")[-1]
+        own[_short_frame(leaf)] += int(count)
+    busiest = [{"function": name, "share": round(count / total, 3)} for name, count in own.most_common(top)]
+    return {"samples": total, "self_time": busiest, "stacks": str(out_path)}
+
+
+def _short_frame(frame: str) -> str:
+    # py-spy writes frames as "function (path/to/module.py:line)".
+    match = re.match(r"(.*) \((.*):(\d+)\)$", frame)
+    if not match:
+        return frame
+    name, path, line = match.groups()
+    path = re.sub(r".*site-packages/", "", path)
+    path = re.sub(r".*/lib/python3\.\d+/", "", path)
+    return f"{name} ({path}:{line})"
