@@ -62,6 +62,8 @@ def configure_logging(service: str, level: str | None = None, json_output: bool 
 def _add_service(service: str):
     def processor(logger, method_name, event_dict):
         event_dict.setdefault("service", service)
+        # The process id tells replicas of one service apart in merged logs.
+        event_dict.setdefault("pid", os.getpid())
         return event_dict
 
     return processor
