@@ -39,6 +39,7 @@ test-faults: venv infra
 	$(PY) -m pytest -q -p no:warnings tests/faults
 
 bench: venv infra keys
+	command -v wrk >/dev/null || apt-get install -y wrk
 	$(PY) -m samen_devtools.bench
 
 clean:

@@ -1,6 +1,6 @@
 """Run every benchmark against its baseline in one run and write docs/benchmarks.md and .json.
 
-    python -m samen_devtools.bench            # full data set and rounds (about 15 minutes)
+    python -m samen_devtools.bench            # full data set and rounds (about 10 minutes)
     python -m samen_devtools.bench --smoke    # tiny data set and short rounds (under a minute)
     python -m samen_devtools.bench --smoke --output /tmp/bench.md
 
@@ -25,7 +25,7 @@ import structlog
 from samen_devtools.bench import dataset, external, gateway_bench, harness, report
 from samen_devtools.bench.rpc_bench import SAMEN_GUARANTEES, STOCK_GUARANTEES, RpcBench
 
-FULL_ROUNDS = harness.Rounds(warmup=1, repeats=5, seconds=5.0)
+FULL_ROUNDS = harness.Rounds(warmup=1, repeats=5, seconds=3.0)
 SMOKE_ROUNDS = harness.Rounds(warmup=0, repeats=2, seconds=0.5)
 # Workers (and AMQP prefetch) per service process: the platform default and the tuned value.
 DEFAULT_MAX_WORKERS = 10
