@@ -194,3 +194,31 @@ register(
     day=fields.Date(required=True),
     kind=fields.String(required=True),
 )
+
+register(
+    "message_posted", publisher="messaging", consumers=("notify",),
+    summary="A guardian or staff member wrote in a group message thread about a child.",
+    message_id=_id(),
+    thread_id=_id(),
+    child_id=_id(),
+    group_id=_id(),
+    author_id=_id(),
+    author_kind=fields.String(required=True, validate=validate.OneOf(("guardian", "staff"))),
+)
+register(
+    "notebook_entry_added", publisher="messaging", consumers=("notify",),
+    summary="Staff or a guardian added a notebook entry for a child.",
+    entry_id=_id(),
+    child_id=_id(),
+    group_id=_id(),
+    author_id=_id(),
+)
+register(
+    "news_published", publisher="messaging", consumers=("notify",),
+    summary="A news item became visible; empty location_ids and group_ids mean the whole organisation.",
+    news_id=_id(),
+    organisation_id=_id(),
+    location_ids=_ids(),
+    group_ids=_ids(),
+    published_at=fields.AwareDateTime(required=True),
+)
