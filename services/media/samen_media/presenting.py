@@ -1,4 +1,4 @@
-"""How a photo is shown: to guardians without other families' children, to staff with blocks.
+"""Presentation of a photo: to guardians without other families' children, to staff with blocks.
 
 `PhotoPresenter` is a mixin of the media service and uses its `db`, `storage`, `settings` and
 `accounts` dependencies. Image URLs are signed for `settings.url_ttl_seconds`.
