@@ -177,6 +177,8 @@ class MediaService(PhotoPresenter):
         caller = self.caller().require_staff()
         if content_type not in UPLOAD_CONTENT_TYPES:
             raise UnsupportedMediaType("unsupported_type")
+        # NOTE: an upload that is never confirmed keeps its object and pending_uploads row; no
+        # job deletes expired ones yet.
         key = variant_key(new_object_key(UPLOAD_KIND), "source", "bin")
         ttl = self.settings.upload_url_ttl_seconds
         try:
