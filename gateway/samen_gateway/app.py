@@ -26,6 +26,7 @@ BLUEPRINT_MODULES = [
     "samen_gateway.api.timeline",
     "samen_gateway.api.media",
     "samen_gateway.api.requests",
+    "samen_gateway.api.notify",
     "samen_gateway.web",
 ]
 

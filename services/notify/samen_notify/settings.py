@@ -27,6 +27,7 @@ class NotifySettings:
     ses_endpoint_url: str | None
     fcm_service_account_file: str | None
     fcm_endpoint: str | None
+    fcm_project_id: str | None
     fcm_timeout: float
     digest_window_seconds: int
     send_batch_size: int
@@ -34,6 +35,14 @@ class NotifySettings:
     max_push_attempts: int
     max_mail_attempts: int
     stale_claim_seconds: int
+
+    @property
+    def fcm_base_url(self) -> str | None:
+        """The FCM `/v1/projects` URL; SAMEN_FCM_ENDPOINT may name just the server (`https://host:port`)."""
+        if not self.fcm_endpoint:
+            return None
+        endpoint = self.fcm_endpoint.rstrip("/")
+        return endpoint if endpoint.endswith("/v1/projects") else endpoint + "/v1/projects"
 
     @property
     def mail_outbox_dir(self) -> Path:
@@ -72,6 +81,7 @@ def notify_settings() -> NotifySettings:
         ses_endpoint_url=_optional("SAMEN_SES_ENDPOINT_URL"),
         fcm_service_account_file=_optional("SAMEN_FCM_SERVICE_ACCOUNT_FILE"),
         fcm_endpoint=_optional("SAMEN_FCM_ENDPOINT"),
+        fcm_project_id=_optional("SAMEN_FCM_PROJECT_ID"),
         fcm_timeout=env_float("SAMEN_FCM_TIMEOUT", 10.0),
         digest_window_seconds=env_int("SAMEN_DIGEST_WINDOW_SECONDS", 120),
         send_batch_size=env_int("SAMEN_NOTIFY_SEND_BATCH", 200),

@@ -51,11 +51,12 @@ class TransportsProvider(DependencyProvider):
         if settings.fcm_service_account_file:
             push = FcmPushSender(
                 settings.fcm_service_account_file,
-                base_url=settings.fcm_endpoint or GOOGLE_FCM_BASE_URL,
+                settings.fcm_project_id,
+                base_url=settings.fcm_base_url or GOOGLE_FCM_BASE_URL,
                 read_timeout=settings.fcm_timeout,
                 max_connections=max(settings.send_concurrency, 1),
             )
-            log.info("push.configured", backend="fcm", endpoint=settings.fcm_endpoint or GOOGLE_FCM_BASE_URL)
+            log.info("push.configured", backend="fcm", endpoint=settings.fcm_base_url or GOOGLE_FCM_BASE_URL)
         else:
             push = FilePushTransport(settings.push_outbox_dir)
             log.info("push.configured", backend="file", directory=str(settings.push_outbox_dir))

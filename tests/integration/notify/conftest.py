@@ -154,7 +154,7 @@ def notify_env(smtp_sink, fcm_server, monkeypatch):
     monkeypatch.setenv("SAMEN_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("SAMEN_SMTP_PORT", str(smtp_sink.port))
     monkeypatch.setenv("SAMEN_FCM_SERVICE_ACCOUNT_FILE", str(fcm_server.service_account_file))
-    monkeypatch.setenv("SAMEN_FCM_ENDPOINT", f"{fcm_server.url}/v1/projects")
+    monkeypatch.setenv("SAMEN_FCM_ENDPOINT", fcm_server.url)
     monkeypatch.setenv("SAMEN_PUBLIC_URL", "https://portal.samen.test")
     monkeypatch.setenv("SAMEN_DIGEST_WINDOW_SECONDS", "0")
     notify_settings.cache_clear()
