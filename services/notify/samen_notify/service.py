@@ -34,7 +34,7 @@ TICK_SECONDS = env_float("SAMEN_NOTIFY_TICK_SECONDS", 1.0)
 # A tick drains at most this many batches per kind, so one tick cannot run for ever.
 MAX_BATCHES_PER_TICK = 50
 # Pause before an event that failed for a transient reason goes back to its queue.
-REQUEUE_PAUSE_SECONDS = 1.0
+REQUEUE_PAUSE_SECONDS = env_float("SAMEN_NOTIFY_REQUEUE_PAUSE_SECONDS", 1.0)
 
 
 def requeue_on_outage(handler):
