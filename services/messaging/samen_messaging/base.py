@@ -39,7 +39,7 @@ def photo_key(photo: dict) -> str | None:
 
 
 class MessagingBase:
-    """Methods shared by the mixins of MessagingService; the dependencies live on that class."""
+    """Methods shared by the mixins of MessagingService, whose class declares the dependencies."""
 
     _scope_cache: dict | None = None
 

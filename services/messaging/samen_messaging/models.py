@@ -45,7 +45,7 @@ def _uuid() -> uuid.UUID:
 class Thread(Base):
     """The conversation about one child with the staff of one group.
 
-    Every guardian of the child shares the thread; guardians of other children never see it.
+    Every guardian of the child shares the thread, and guardians of other children never see it.
     """
 
     __tablename__ = "threads"
@@ -173,7 +173,7 @@ class NewsRead(Base):
 
 
 class OrganisationSettings(Base):
-    """Messaging settings of one organisation; a missing row means the defaults."""
+    """Messaging settings of one organisation. Without a row the defaults from the environment apply."""
 
     __tablename__ = "organisation_settings"
 

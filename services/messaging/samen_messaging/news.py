@@ -36,10 +36,13 @@ class NewsKind(enum.StrEnum):
 
 
 class NewsMixin(MessagingBase):
+    # NOTE: the coordinator tool's `coordinator.news_published` staff event (samen.staff-tools) is
+    # not consumed yet, because accounts has no RPC that resolves `actor_account_number` to an
+    # account and its scope. News from that tool waits until such an RPC exists.
     @rpc
     def create_news(self, title: str, body: str, kind: str = "item", location_ids: list[str] | None = None,
                     group_ids: list[str] | None = None, publish_at: str | None = None) -> dict:
-        """Write a news item; it is published now, or by the scheduler once `publish_at` has passed."""
+        """Write a news item, published now or by the scheduler once `publish_at` has passed."""
         caller = self.caller().require_staff()
         settings = messaging_settings()
         title, body = (title or "").strip(), (body or "").strip()
@@ -117,7 +120,7 @@ class NewsMixin(MessagingBase):
 
     @rpc
     def get_news(self, news_id: str) -> dict:
-        """Return one news item; for a guardian it also records that they read it."""
+        """Return one news item and, for a guardian, record that they read it."""
         caller = self.caller()
         item = self._news_for_caller(news_id)
         if caller.is_guardian:
@@ -141,7 +144,7 @@ class NewsMixin(MessagingBase):
 
     @timer(interval=messaging_settings().news_scheduler_interval)
     def publish_due_news(self) -> int:
-        """Publish scheduled news whose time has come; several processes never publish one twice."""
+        """Publish scheduled news whose time has come. Locked rows are skipped, so two processes never publish one item."""
         now = utcnow()
         with atomic(self.db):
             due = queries.due_news_for_update(self.db, now)

@@ -30,7 +30,7 @@ DOWNLOAD_CONCURRENCY = 6
 
 
 def clean_entry(text: str | None, items: dict | None, photo_count: int) -> tuple[str, dict]:
-    """Check an entry's text and items of the day; an entry needs at least one of text, item, photo."""
+    """Check an entry's text and items of the day. An entry needs text, an item or a photo."""
     settings = messaging_settings()
     text = (text or "").strip()
     if len(text) > settings.notebook_text_max_chars:
@@ -144,7 +144,7 @@ class NotebookMixin(MessagingBase):
 
     @rpc
     def save_notebook_entry(self, entry_id: str, saved: bool = True) -> dict:
-        """Save (or unsave) an entry for the calling guardian; saving twice keeps one save."""
+        """Save (or unsave) an entry for the calling guardian. Saving twice keeps one save."""
         caller = self.caller().require_guardian()
         entry = self._entry_for_caller(entry_id)
         guardian_id = uuid.UUID(caller.account_id)
@@ -163,7 +163,7 @@ class NotebookMixin(MessagingBase):
 
     @rpc
     def update_settings(self, guardian_notebook_entries: bool) -> dict:
-        """Change the organisation's messaging settings; only an organisation administrator may."""
+        """Change the organisation's messaging settings, which only an organisation administrator may do."""
         caller = self.caller().require_staff()
         if not caller.has_role(StaffRole.ADMIN):
             raise Forbidden()
@@ -297,7 +297,7 @@ class NotebookMixin(MessagingBase):
         }
 
     def _download_keepsake_photos(self, photo_ids: list[str]) -> dict[str, bytes]:
-        """Fetch the screen-size JPEGs media allows for this caller; failures leave photos out."""
+        """Download the screen-size JPEGs that media allows for this caller. A failed download leaves its photo out."""
         if not photo_ids:
             return {}
         try:

@@ -52,7 +52,7 @@ def encode_cursor(occurred_at: datetime, ref_id: uuid.UUID) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    """Decode a cursor from encode_cursor; raise InvalidInput (400) for anything else."""
+    """Decode a cursor from encode_cursor, and raise InvalidInput (400) for anything else."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         occurred_at, ref_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
@@ -165,7 +165,7 @@ class TimelineMixin(MessagingBase):
                 return
             existing = self.db.scalars(queries.select_timeline_photo(photo_id)).first()
             if existing is None:
-                # NOTE: a retag that arrives before its photo_published is dropped; the publish
+                # NOTE: a retag that arrives before its photo_published is dropped, and the publish
                 # event then adds the photo with its original tags until the next retag.
                 log.warning("timeline.retag_unknown_photo", photo_id=str(photo_id))
                 return
