@@ -1,8 +1,8 @@
 """A small organisation in the accounts database, and accounts, messaging and a media stand-in
 running as nameko services on the test's own vhost.
 
-The media stand-in is a real nameko service named "media" that answers the three RPCs messaging
-calls, from a table the test fills, because the real media service needs object storage.
+The media stand-in is a real nameko service named "media" that serves the three RPCs messaging
+calls from a table the test fills, because the real media service needs object storage.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ MEDIA_PHOTOS: dict[str, list[str]] = {}
 
 
 class MediaStandIn:
-    """Answers media's RPCs for photos registered in MEDIA_PHOTOS."""
+    """Serve media's RPCs for the photos registered in MEDIA_PHOTOS."""
 
     name = "media"
 
@@ -221,5 +221,5 @@ def publish_event(service_config):
 
 @pytest.fixture
 def media_photos():
-    """Photo id -> tagged child ids that the media stand-in knows; a test adds its photos here."""
+    """Return the photo table of the media stand-in (photo id to tagged child ids) for a test to fill."""
     return MEDIA_PHOTOS
