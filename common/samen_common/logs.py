@@ -55,8 +55,11 @@ def configure_logging(service: str, level: str | None = None, json_output: bool 
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("amqp", "kombu", "urllib3", "botocore", "s3transfer"):
+    for noisy in ("kombu", "urllib3", "botocore", "s3transfer"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # py-amqp warns about every frame that arrives on a channel being closed, which happens on
+    # each RPC to a service that is not running; the gateway logs that case as rpc.unknown_service.
+    logging.getLogger("amqp").setLevel(max(logging.ERROR, root.level))
 
 
 def _add_service(service: str):
