@@ -18,7 +18,7 @@ CLIENT_ADDRESS = "client_address"
 
 
 class CallContext:
-    """What a worker knows about the call that started it."""
+    """The request id, language, deadline and client address of the call that started a worker."""
 
     def __init__(self, data: dict):
         self._data = data

@@ -57,15 +57,15 @@ def configure_logging(service: str, level: str | None = None, json_output: bool 
     root.setLevel(level)
     for noisy in ("kombu", "urllib3", "botocore", "s3transfer"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
-    # py-amqp warns about every frame that arrives on a channel being closed, which happens on
-    # each RPC to a service that is not running; the gateway logs that case as rpc.unknown_service.
+    # py-amqp warns about every frame that arrives on a channel being closed. That happens on each
+    # RPC to a service that is not running, which the gateway logs as rpc.unknown_service.
     logging.getLogger("amqp").setLevel(max(logging.ERROR, root.level))
 
 
 def _add_service(service: str):
     def processor(logger, method_name, event_dict):
         event_dict.setdefault("service", service)
-        # The process id tells replicas of one service apart in merged logs.
+        # The process id distinguishes replicas of one service in merged logs.
         event_dict.setdefault("pid", os.getpid())
         return event_dict
 

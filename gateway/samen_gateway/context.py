@@ -25,7 +25,7 @@ def begin_request() -> None:
     g.language = i18n.pick_language(request.headers.get("Accept-Language"))
     token = _bearer_token()
     if token is not None:
-        # A token that fails verification answers 401 even on endpoints that work without one.
+        # A token that fails verification gets 401 even on endpoints that work without one.
         g.caller = verify_access_token(token)
         g.access_token = token
         # The account's own language setting wins over the browser's Accept-Language.

@@ -23,7 +23,7 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    """Report ready when the broker and every service answer a health RPC."""
+    """Return 200 when the broker and every service reply to a health RPC, else 503."""
     pool = current_app.extensions["samen_rpc_pool"]
     data = call_context()
 

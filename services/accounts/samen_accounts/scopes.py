@@ -1,4 +1,4 @@
-"""What an account may see: the children of a guardian, the groups of a staff member."""
+"""Access scopes: the children a guardian may see, the groups a staff member may act on."""
 
 from __future__ import annotations
 

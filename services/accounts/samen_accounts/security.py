@@ -20,7 +20,7 @@ from samen_common.settings import common_settings, env_int, env_str
 
 # Argon2id with the RFC 9106 "second recommended" memory setting (64 MiB, 3 passes).
 _hasher = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4)
-# Verified against when the account number is unknown, so the answer takes as long.
+# Verified against when the account number is unknown, so the reply takes as long.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 MIN_PASSWORD_LENGTH = 8
