@@ -52,14 +52,17 @@ class MessagingBase:
         """Return the child if the caller is its guardian or staff of its current group."""
         access.parse_id(child_id)
         scope = self._scope()
-        if scope.get("kind") == "guardian":
-            return access.guardian_child(scope, child_id)
-        children = self.accounts.children([str(child_id)])
-        if not children:
-            raise NotFound()
-        child = children[0]
-        access.require_staff_group(scope, child.get("group_id"))
-        return child
+        try:
+            if scope.get("kind") == "guardian":
+                return access.guardian_child(scope, child_id)
+            children = self.accounts.children([str(child_id)])
+            if not children:
+                raise NotFound()
+            access.require_staff_group(scope, children[0].get("group_id"))
+            return children[0]
+        except NotFound:
+            log.warning("access.child_not_found", child_id=str(child_id), account_id=scope.get("account_id"))
+            raise
 
     def _may_see_child(self, child_id, group_id=None) -> bool:
         """Return whether the caller is a guardian of the child or staff of `group_id`."""

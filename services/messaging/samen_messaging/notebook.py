@@ -243,6 +243,8 @@ class NotebookMixin(MessagingBase):
     def _entry_for_caller(self, entry_id: str) -> NotebookEntry:
         entry = self.db.get(NotebookEntry, access.parse_id(entry_id))
         if entry is None or not self._may_see_child(entry.child_id, None):
+            log.warning("access.notebook_entry_not_found", entry_id=str(entry_id), account_id=self.caller().account_id,
+                        exists=entry is not None)
             raise NotFound()
         return entry
 

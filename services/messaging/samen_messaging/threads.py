@@ -128,6 +128,8 @@ class ThreadsMixin(MessagingBase):
     def _thread_for_caller(self, thread_id: str) -> Thread:
         thread = self.db.get(Thread, access.parse_id(thread_id))
         if thread is None or not self._may_see_child(thread.child_id, thread.group_id):
+            log.warning("access.thread_not_found", thread_id=str(thread_id), account_id=self.caller().account_id,
+                        exists=thread is not None)
             raise NotFound()
         return thread
 
