@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import timedelta
 from dataclasses import dataclass, field
 
 import eventlet
@@ -234,8 +235,13 @@ def check_events_delivered(postgres, outbox_by_request: dict, timeout: float = 6
     assert all(counts[event_id] == 1 for event_id in event_ids)
 
 
-def idle_in_transaction(postgres) -> list[tuple]:
+def idle_in_transaction(postgres, seconds: float = 2.0) -> list[tuple]:
+    """Return sessions of the platform that sat idle inside a transaction for over `seconds`.
+
+    A healthy worker is idle in a transaction only for the moment between two statements.
+    """
     return postgres.query(
         "SELECT datname, application_name, state, now() - state_change FROM pg_stat_activity "
-        "WHERE state LIKE 'idle in transaction%%' AND datname LIKE %s", (f"{E2E_PREFIX}%",),
+        "WHERE state LIKE 'idle in transaction%%' AND datname LIKE %s AND now() - state_change > %s",
+        (f"{E2E_PREFIX}%", timedelta(seconds=seconds)),
     )
