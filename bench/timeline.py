@@ -33,6 +33,7 @@ for part in ("common", "devtools", "services/accounts", "services/messaging", "g
 from nameko.rpc import rpc  # noqa: E402
 
 SEED = 20261204
+DATABASE_PREFIX = "samen_bench_timeline_"
 PAGE_SIZE = 20
 
 
@@ -148,8 +149,12 @@ def walk_cursor(url: str, headers: dict, pages: int) -> str | None:
 
 def main(argv=None) -> int:
     arguments = parse_arguments(argv)
-    from samen_devtools.bench import dataset, gateway_bench, harness
+    from samen_devtools.bench import dataset, harness
     from samen_devtools.keys import ensure_keys
+
+    # Databases and vhost of its own, so that a concurrent run of the other benchmarks, which drops
+    # samen_bench_accounts, cannot remove data under this one. The harness reads the prefix per call.
+    harness.DATABASE_PREFIX = DATABASE_PREFIX
 
     days = arguments.days or (30 if arguments.smoke else 365)
     rounds = harness.Rounds(warmup=0 if arguments.smoke else 1, repeats=2 if arguments.smoke else 5,
