@@ -21,6 +21,7 @@ import uuid
 from pathlib import Path
 
 import requests
+from samen_devtools import dlq
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -82,6 +83,7 @@ class Platform:
         self.mail_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._create_vhost()
+        dlq.ensure(self.rabbit_api, self.vhost)
         self.env = self._environment()
         self._prepare_databases()
         self._start_helpers()
