@@ -84,6 +84,39 @@ class PlacementCopy(Base):
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
     synced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    event_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """`occurred_at` of the newest `placement_changed` applied; NULL after `sync_placements` only."""
+
+
+class CareEnd(Base):
+    """The last day of a child's care from the newest `care_ended` event.
+
+    Kept apart from the placements because the event may arrive before the placements do.
+    """
+
+    __tablename__ = "care_ends"
+
+    child_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    end_date: Mapped[date] = mapped_column(Date)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AttendanceRecord(Base):
+    """One check-in or check-out that accounts recorded from the kiosk; `attendance_id` is accounts' id."""
+
+    __tablename__ = "attendance"
+    __table_args__ = (Index("ix_attendance_group_day", "group_id", "local_date"),)
+
+    attendance_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    child_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    group_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    kind: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    local_date: Mapped[date] = mapped_column(Date)
+    """The Europe/Amsterdam date of `at`."""
+    recorded_by: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    collected_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class RosterDay(Base):
@@ -167,6 +200,8 @@ class Request(Base):
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     decided_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    place_freed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When a cancellation freed a place for this waitlisted request that staff must still approve."""
 
 
 class CreditMovement(Base):

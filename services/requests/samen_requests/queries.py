@@ -11,7 +11,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from samen_requests.models import (
+    AttendanceRecord,
     CalendarFeed,
+    CareEnd,
     ChildCopy,
     ClosingDayRow,
     CreditMovement,
@@ -24,6 +26,7 @@ from samen_requests.models import (
 )
 
 OPEN_STATES = ("submitted", "approved", "waitlisted")
+DAY_KINDS = ("extra_day", "swap_day")
 
 
 def lock(session: Session, key: str) -> None:
@@ -271,3 +274,72 @@ def requests_overlapping(session: Session, child_id: uuid.UUID, start: date, end
             )
         )
     )
+
+
+def day_requests_on_closure(
+    session: Session, location_id: uuid.UUID, group_id: uuid.UUID | None, day: date
+) -> list[Request]:
+    """Return open extra days and swap-ins on `day` in the location, or only in `group_id` when given."""
+    conditions = [
+        Request.location_id == location_id,
+        Request.kind.in_(DAY_KINDS),
+        Request.state.in_(OPEN_STATES),
+        Request.start_date == day,
+    ]
+    if group_id is not None:
+        conditions.append(Request.group_id == group_id)
+    return list(session.scalars(select(Request).where(*conditions).order_by(Request.submitted_at, Request.id)))
+
+
+def waitlisted_on_group_day(session: Session, group_id: uuid.UUID, day: date) -> list[Request]:
+    """Return waitlisted extra days and swap-ins for a group and day, first submitted first."""
+    return list(
+        session.scalars(
+            select(Request)
+            .where(
+                Request.group_id == group_id,
+                Request.kind.in_(DAY_KINDS),
+                Request.state == "waitlisted",
+                Request.start_date == day,
+            )
+            .order_by(Request.submitted_at, Request.id)
+        )
+    )
+
+
+def children_with_credit_lots(session: Session) -> list[uuid.UUID]:
+    """Return the children with earned or adjusted hours: the ones whose hours can expire."""
+    rows = session.scalars(
+        select(CreditMovement.child_id).where(CreditMovement.kind.in_(("earned", "adjusted"))).distinct()
+    )
+    return sorted(rows, key=str)
+
+
+def insert_attendance(session: Session, values: dict) -> bool:
+    """Insert a check-in or check-out; return False when the attendance id is stored already."""
+    statement = (
+        insert(AttendanceRecord)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[AttendanceRecord.attendance_id])
+        .returning(AttendanceRecord.attendance_id)
+    )
+    return session.execute(statement).first() is not None
+
+
+def attendance_of_group_day(session: Session, group_id: uuid.UUID, day: date) -> list[AttendanceRecord]:
+    """Return a group's check-ins and check-outs of a local date in event time order."""
+    return list(
+        session.scalars(
+            select(AttendanceRecord)
+            .where(AttendanceRecord.group_id == group_id, AttendanceRecord.local_date == day)
+            .order_by(AttendanceRecord.at, AttendanceRecord.kind, AttendanceRecord.created_at)
+        )
+    )
+
+
+def care_end_for_update(session: Session, child_id: uuid.UUID) -> CareEnd | None:
+    return session.get(CareEnd, child_id, with_for_update=True)
+
+
+def placement_for_update(session: Session, placement_id: uuid.UUID) -> PlacementCopy | None:
+    return session.get(PlacementCopy, placement_id, with_for_update=True, populate_existing=True)

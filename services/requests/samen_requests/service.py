@@ -11,7 +11,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import structlog
-from nameko.events import event_handler
 from nameko.extensions import DependencyProvider
 from sqlalchemy.exc import IntegrityError
 
@@ -20,11 +19,11 @@ from samen_common.context import RequestContext
 from samen_common.db import Database, atomic
 from samen_common.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from samen_common.logs import configure_logging
-from samen_common.outbox import Outbox, claim_event
+from samen_common.outbox import Outbox
 from samen_common.rpc import TimedRpcProxy, rpc
 from samen_common.settings import env_int
 from samen_common.timeutil import local_today, utcnow
-from samen_requests import access, ical, ledger, planning, queries
+from samen_requests import access, consumers, ical, ledger, places, planning, queries
 from samen_requests import messages  # noqa: F401 - registers the service's texts
 from samen_requests.domain.credit import MovementKind
 from samen_requests.domain.enums import CareType, ClosingKind, Daypart, RejectionCode, RequestKind, RequestState
@@ -43,9 +42,8 @@ from samen_requests.domain.rules import (
 from samen_requests.domain.schedule import DayRequest, child_calendar, child_slots
 from samen_requests.inputs import parse_day, parse_daypart, parse_id, parse_month, parse_optional_day
 from samen_requests.messages import rejection_error
+from samen_requests.payloads import event_facts
 from samen_requests.models import (
-    ClosingDayRow,
-    HandledEvent,
     IdempotencyRecord,
     OutboxMessage,
     Request,
@@ -88,16 +86,7 @@ def request_dict(row: Request) -> dict:
         "reason_code": row.reason_code, "reason_text": row.reason_text, "note": row.note,
         "submitted_at": row.submitted_at.isoformat() if row.submitted_at else None,
         "decided_at": row.decided_at.isoformat() if row.decided_at else None,
-    }
-
-
-def event_facts(row: Request) -> dict:
-    """Ids and facts of a request for events; nothing about health beyond the kind."""
-    return {
-        "request_id": str(row.id), "child_id": str(row.child_id), "group_id": str(row.group_id),
-        "location_id": str(row.location_id), "organisation_id": str(row.organisation_id), "kind": row.kind,
-        "start_date": _iso(row.start_date), "end_date": _iso(row.end_date), "daypart": row.daypart,
-        "given_up_date": _iso(row.given_up_date), "state": row.state, "reason_code": row.reason_code,
+        "place_freed_at": row.place_freed_at.isoformat() if row.place_freed_at else None,
     }
 
 
@@ -117,7 +106,7 @@ def rules_dict(rules: OrganisationRules) -> dict:
     return result
 
 
-class RequestsService:
+class RequestsService(places.PlacesMixin, consumers.EventConsumersMixin):
     name = "requests"
 
     db = Database("requests")
@@ -197,19 +186,6 @@ class RequestsService:
             )
             queries.upsert_placement(self.db, placement)
         return {"placements": len(parsed), "groups": len(group_ids), "children": len(child_ids)}
-
-    @event_handler("accounts", "placement_changed")
-    def on_placement_changed(self, payload: dict) -> None:
-        """Copy a changed placement; the payload carries it under `placement`.
-
-        NOTE: accounts does not publish `placement_changed` yet; the payload shape assumed here
-        (the fields of `sync_placements` under `placement`) must be checked when it does.
-        """
-        parsed = [self._parse_placement(payload["placement"])]
-        with atomic(self.db):
-            if not claim_event(self.db, HandledEvent, payload["event_id"], "requests.on_placement_changed"):
-                return
-            self._store_placements(parsed)
 
     @rpc
     def set_roster(self, entries: list[dict]) -> dict:
@@ -551,14 +527,21 @@ class RequestsService:
             rejection = check_cancel(rules, now, _cancel_view(row))
             if rejection is not None:
                 raise rejection_error(rejection)
+            freed = None
+            if row.state == RequestState.APPROVED.value and row.kind in (RequestKind.EXTRA_DAY.value,
+                                                                         RequestKind.SWAP_DAY.value):
+                freed = places.FreedPlace(row.group_id, row.start_date, Daypart(row.daypart))
             row.state = RequestState.CANCELLED.value
             row.decided_by = uuid.UUID(caller.account_id)
             row.decided_at = now
             ledger.undo_request(self.db, row.child_id, row.id, rules, local_today(now), "cancelled")
             self.outbox.add(self.db, "request_decided", {**event_facts(row), "decided_by": caller.account_id})
-            # NOTE: a place freed by a cancellation is not offered to waitlisted requests
-            # automatically; staff approve those from the pending list.
-            return request_dict(row)
+            response = request_dict(row)
+        if freed is not None:
+            # NOTE: the offer runs after the cancellation committed; when this process stops in
+            # between, the waitlisted request stays in the staff's pending list without the offer.
+            self._offer_freed_place(freed)
+        return response
 
     # Staff decisions and closing days.
 
@@ -598,6 +581,7 @@ class RequestsService:
                 ledger.undo_request(self.db, row.child_id, row.id, rules, local_today(now), "rejected")
             row.decided_by = uuid.UUID(caller.account_id)
             row.decided_at = now
+            row.place_freed_at = None
             self.outbox.add(self.db, "request_decided", {**event_facts(row), "decided_by": caller.account_id})
             return request_dict(row)
 
@@ -640,7 +624,10 @@ class RequestsService:
     def add_closing_day(self, location_id: str, day: str, kind: str = "planned", group_id: str | None = None,
                         name_nl: str | None = None, name_en: str | None = None,
                         idempotency_key: str | None = None) -> dict:
-        """Record a planned or ad hoc closure of a location (or one of its groups)."""
+        """Record a planned or ad hoc closure of a location (or one of its groups).
+
+        Open extra days and swap-ins on that day are cancelled with reason `closed_day`.
+        """
         caller = self.caller()
         scope = access.staff_scope(self.accounts, caller)
         location_uuid = parse_id(location_id)
@@ -650,7 +637,10 @@ class RequestsService:
             raise InvalidInput("invalid_input", field="kind", value=kind)
         group_uuid = parse_id(group_id) if group_id else None
         groups = queries.groups_of_locations(self.db, [location_uuid])
-        if not groups or (group_uuid and group_uuid not in {g.id for g in groups}):
+        if not groups or str(groups[0].organisation_id) != caller.organisation_id:
+            # An organisation-wide scope covers the caller's own organisation only.
+            raise NotFound()
+        if group_uuid and group_uuid not in {g.id for g in groups}:
             raise NotFound()
         if closing_day < self._today():
             raise rejection_error_past(closing_day)
@@ -666,26 +656,12 @@ class RequestsService:
                 replay = self._replay(caller_id, key, digest)
                 if replay is not None:
                     return replay
-            if queries.closing_day(self.db, location_uuid, closing_day, group_uuid) is not None:
-                raise Conflict("closing_day_exists", day=closing_day.isoformat())
-            row = ClosingDayRow(
-                organisation_id=groups[0].organisation_id, location_id=location_uuid, group_id=group_uuid,
-                day=closing_day, kind=kind, name_nl=(name_nl or "")[:200], name_en=(name_en or name_nl or "")[:200],
-                created_by=caller_id,
-            )
-            self.db.add(row)
-            self.db.flush()
-            response = _closing_dict(row)
-            self.outbox.add(self.db, "closing_day_added", {
-                "closing_day_id": str(row.id), "organisation_id": str(row.organisation_id),
-                "location_id": str(location_uuid), "group_id": str(group_uuid) if group_uuid else None,
-                "day": closing_day.isoformat(), "kind": kind,
-            })
+            row = self._create_closing_day(caller_id, groups, location_uuid, group_uuid, closing_day, kind,
+                                           name_nl, name_en)
+            response = places.closing_dict(row)
             if key:
                 self.db.add(IdempotencyRecord(caller_id=caller_id, key=key, operation="add_closing_day",
                                               body_hash=digest, response=response))
-            # NOTE: approved extra days and swaps already on this day are not cancelled; the
-            # schedule shows them as closed.
         return response
 
     @rpc
@@ -804,7 +780,11 @@ class RequestsService:
 
     @rpc
     def group_attendance(self, group_id: str, day: str) -> dict:
-        """Return who is expected in a group on a day, and who is ill, absent, extra or swapped."""
+        """Return who is expected in a group on a day, and who is ill, absent, extra or swapped.
+
+        Each child also has `checked_in_at`, `checked_out_at` and `collected_by` from the kiosk.
+        A child checked in without a planned slot is listed with empty `slots`.
+        """
         caller = self.caller()
         scope = access.staff_scope(self.accounts, caller)
         group_uuid = parse_id(group_id)
@@ -816,6 +796,8 @@ class RequestsService:
         rules = planning.rules_of(self.db, group.organisation_id)
         child_ids = queries.children_placed_in_group(self.db, group_uuid, the_day, the_day)
         child_ids |= queries.children_booked_into_group(self.db, group_uuid, the_day, the_day)
+        attendance = attendance_by_child(queries.attendance_of_group_day(self.db, group_uuid, the_day))
+        child_ids |= set(attendance)
         closings = planning.closing_days(self.db, rules, [group.location_id], the_day, the_day)
         placements: dict = {}
         for row in queries.placements_of_children(self.db, child_ids):
@@ -830,7 +812,7 @@ class RequestsService:
         for child_id in child_ids:
             slots = [s for s in child_slots(the_day, placements.get(child_id, []), closings, requests.get(child_id, []))
                      if s.group_id == str(group_uuid)]
-            if not slots:
+            if not slots and child_id not in attendance:
                 continue
             for slot in slots:
                 counts[slot.status.value] = counts.get(slot.status.value, 0) + 1
@@ -840,6 +822,7 @@ class RequestsService:
                 "present": any(s.status.is_present for s in slots),
                 "slots": [{"daypart": s.daypart.value, "booked_as": s.booked_as.value, "status": s.status.value}
                           for s in slots],
+                **attendance.get(child_id, NOT_CHECKED_IN),
             })
         children.sort(key=lambda c: ((c["first_name"] or ""), c["child_id"]))
         closed = any(c.day == the_day and c.applies_to(str(group_uuid)) for c in closings)
@@ -893,6 +876,25 @@ class RequestsService:
         return [request_dict(row) for row in queries.pending_requests(self.db, group_ids)]
 
 
+NOT_CHECKED_IN = {"checked_in_at": None, "checked_out_at": None, "collected_by": None}
+
+
+def attendance_by_child(rows) -> dict[uuid.UUID, dict]:
+    """Fold check-ins and check-outs, sorted by their time, into each child's latest state.
+
+    A check-in starts a new stay, so a child who went home and came back shows the return
+    without the earlier check-out.
+    """
+    result: dict[uuid.UUID, dict] = {}
+    for row in rows:
+        state = result.setdefault(row.child_id, dict(NOT_CHECKED_IN))
+        if row.kind == consumers.CHECK_IN:
+            state.update(checked_in_at=row.at.isoformat(), checked_out_at=None, collected_by=None)
+        else:
+            state.update(checked_out_at=row.at.isoformat(), collected_by=row.collected_by)
+    return result
+
+
 def _absence_kind(kind: str) -> RequestKind:
     try:
         value = RequestKind(kind)
@@ -917,14 +919,6 @@ def _cancel_view(row: Request) -> DayRequest:
         given_up_day=row.given_up_date,
         given_up_daypart=Daypart(row.given_up_daypart) if row.given_up_daypart else None,
     )
-
-
-def _closing_dict(row: ClosingDayRow) -> dict:
-    return {
-        "id": str(row.id), "location_id": str(row.location_id),
-        "group_id": str(row.group_id) if row.group_id else None, "day": row.day.isoformat(), "kind": row.kind,
-        "name_nl": row.name_nl, "name_en": row.name_en,
-    }
 
 
 def _closing_view(closing) -> dict:
