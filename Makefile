@@ -33,6 +33,7 @@ up: venv infra keys migrate demo
 	bash scripts/up.sh
 
 test: venv infra
+	bash scripts/ensure-browser.sh
 	$(PY) -m pytest -q -p no:warnings
 
 test-faults: venv infra
