@@ -49,6 +49,10 @@ class RequestOut(Schema):
     note = fields.String(allow_none=True)
     submitted_at = fields.String(allow_none=True)
     decided_at = fields.String(allow_none=True)
+    place_freed_at = fields.String(
+        allow_none=True,
+        metadata={"description": "When a cancellation freed a place for this waitlisted request; staff decide"},
+    )
     days = fields.List(fields.String())
     earned_credit_hours = fields.String()
 
@@ -187,6 +191,11 @@ class AttendanceChildOut(Schema):
     last_name = fields.String(allow_none=True)
     present = fields.Boolean()
     slots = fields.List(fields.Dict())
+    checked_in_at = fields.String(allow_none=True, metadata={"description": "Latest check-in from the kiosk"})
+    checked_out_at = fields.String(
+        allow_none=True, metadata={"description": "Check-out after the latest check-in, or null while present"},
+    )
+    collected_by = fields.String(allow_none=True, metadata={"description": "Who collected the child at check-out"})
 
 
 class AttendanceOut(Schema):

@@ -51,7 +51,7 @@ class EventConsumersMixin:
         """Add a closing day sent by the coordinator's tool, as `add_closing_day` does.
 
         The actor must be a coordinator, unit manager or admin of the location, in the
-        location's organisation. The actor's scope is asked from accounts before the
+        location's organisation. The actor's scope is fetched from accounts before the
         transaction starts, so no database connection waits on the broker.
         """
         handler = "requests.on_closing_day_added"

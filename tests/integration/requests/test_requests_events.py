@@ -135,17 +135,17 @@ def test_staff_tool_closing_day_needs_coordinator(org_with_actor_lookup):
 
 def test_staff_tool_closing_day_in_past_rejected(org_with_actor_lookup):
     org = org_with_actor_lookup
-    yesterday = org.base - timedelta(days=30)
+    past_day = org.base - timedelta(days=30)
     payload = {
         "event_id": str(uuid.uuid4()), "event_type": "closing_day_added", "schema_version": 1,
         "occurred_at": datetime.now(timezone.utc).isoformat(), "actor_account_number": "900002",
-        "location_id": org.location_id, "day": yesterday.isoformat(),
+        "location_id": org.location_id, "day": past_day.isoformat(),
     }
     with StaffPublisher(org.config["AMQP_URI"]) as publisher:
         assert publisher.publish(payload, staff_contract("closing_day_added").routing_key).accepted
 
     assert wait_for(lambda: dead_letters(org))
-    assert closing_days_on(org, yesterday) == []
+    assert closing_days_on(org, past_day) == []
 
 
 # Closing days from the RPC and freed places.
