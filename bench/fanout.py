@@ -1,8 +1,8 @@
 """Measure notify fan-out: one news item to N guardians, from the event to every push at FCM.
 
 Runs the real accounts and notify services as `nameko run` processes on their own RabbitMQ
-vhost and `samen_bench_*` databases, the FCM test server as a subprocess, and N seeded
-guardians with one device each (no e-mail address, quiet hours off, no digest window). It
+vhost and `samen_bench_*` databases, with the FCM test server as a subprocess. It seeds N
+guardians with one device each, no e-mail address, quiet hours off and no digest window. It
 publishes one `news_published` event and waits until the FCM test server has accepted N
 messages. In the same run it times a raw kombu publish (with publisher confirms) and
 consume of N messages on the same broker, as the floor the fan-out is compared with.

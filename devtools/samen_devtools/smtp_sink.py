@@ -4,8 +4,8 @@
 
 It prints one line, `smtp_sink listening on 127.0.0.1:<port>`, once it accepts connections,
 and nothing else on standard output. `--reject-recipient` (repeatable; an address or
-`@domain`) answers RCPT TO for that recipient with a permanent 550, as a mail server does for
-a mailbox that does not exist. Tests run it as a subprocess, because aiosmtpd uses asyncio
+`@domain`) rejects RCPT TO for that recipient with a permanent 550, as a mail server does
+for a mailbox that does not exist. Tests run it as a subprocess, because aiosmtpd uses asyncio
 in a thread and the test process runs under eventlet's monkey patch.
 """
 
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8025, help="TCP port on 127.0.0.1 (default 8025)")
     parser.add_argument("--dir", type=Path, required=True, help="directory for the received .eml files")
     parser.add_argument("--reject-recipient", action="append", default=[], metavar="ADDRESS",
-                        help="answer RCPT TO for this address (or @domain) with 550; repeatable")
+                        help="reject RCPT TO for this address (or @domain) with 550; repeatable")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)

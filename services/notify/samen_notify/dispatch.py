@@ -36,7 +36,7 @@ FLUSH_RETRY_SECONDS = 15
 
 @dataclass(frozen=True)
 class DigestContent:
-    """What one digest says: the count, the names and the newest item."""
+    """Content of one digest: the item count, the child names and the newest item."""
 
     count: int
     names: list[str]
@@ -66,7 +66,7 @@ def _content(digest: Digest, notifications: list[Notification]) -> DigestContent
 
 
 def _consent(accounts, child_ids: set[str]) -> dict[str, bool]:
-    """Ask accounts for current photo consent; raises ServiceUnavailable when it does not answer."""
+    """Return current photo consent from accounts; raise ServiceUnavailable when accounts does not reply in time."""
     if not child_ids:
         return {}
     return accounts.children_consent(sorted(child_ids))
@@ -237,21 +237,21 @@ def _requeue(db, rows, when, reason) -> None:
 
 def _record_push_results(db, results, settings) -> None:
     now = utcnow()
-    entries = []
+    entries, updates = [], []
     for row, device, result in results:
         entry = {"channel": "push", "delivery_id": row.id, "digest_id": row.digest_id,
                  "account_id": row.account_id, "device_id": row.device_id, "reason": result.reason[:500]}
-        values: dict
+        values = {"id": row.id, "state": "failed", "sent_at": None, "next_attempt_at": row.next_attempt_at,
+                  "last_error": result.reason}
         if result.outcome is PushOutcome.SENT:
-            values = {"state": "sent", "sent_at": now, "last_error": None}
+            values.update(state="sent", sent_at=now, last_error=None)
             entry["status"] = "sent"
         elif result.outcome is PushOutcome.RETRY and row.attempts < settings.max_push_attempts:
             delay = backoff_seconds(row.attempts, result.retry_after)
-            values = {"state": "queued", "next_attempt_at": now + timedelta(seconds=delay), "last_error": result.reason}
+            values.update(state="queued", next_attempt_at=now + timedelta(seconds=delay))
             entry["status"] = "retried"
             entry["reason"] = f"{result.reason[:400]}; next attempt in {delay:.0f} s"
         else:
-            values = {"state": "failed", "last_error": result.reason}
             entry["status"] = "failed"
             if result.outcome is PushOutcome.RETRY:
                 entry["reason"] = f"gave up after {row.attempts} attempts: {result.reason[:400]}"
@@ -259,8 +259,10 @@ def _record_push_results(db, results, settings) -> None:
                 queries.delete_device(db, device.id)
                 log.info("device.removed_dead_token", device_id=str(device.id), token=shorten_token(device.token),
                          account_id=str(row.account_id))
-        db.execute(update(PushDelivery).where(PushDelivery.id == row.id).values(**values))
+        updates.append(values)
         entries.append(entry)
+    # One executemany by primary key in place of a statement per row.
+    db.execute(update(PushDelivery), updates)
     queries.insert_log(db, entries)
 
 
@@ -324,7 +326,7 @@ def _record_mail_results(db, results, settings) -> None:
                            .values(bouncing_email=row.to_address, bounced_at=now))
                 log.warning("mail.address_bouncing", account_id=str(row.account_id), reason=result.reason[:200])
         if row.sensitive and values["state"] in ("sent", "failed"):
-            # The body holds a password-reset link; keep no usable copy once it is done with.
+            # The body contains a password-reset link, so no usable copy is kept after the last attempt.
             values.update(text_body=None, html_body=None)
         db.execute(update(MailDelivery).where(MailDelivery.id == row.id).values(**values))
         entries.append(entry)

@@ -1,4 +1,4 @@
-"""Who hears about an item: one function per event, each asking accounts for the audience.
+"""Audience of each event: one function per event type, each asking accounts who may see the item.
 
 Each function reads the audience and names over RPC before its transaction, then plans
 inbox items and digests with the event claim in one transaction.
@@ -36,7 +36,7 @@ def _first_names(accounts, child_ids: list[str]) -> dict[str, str]:
 
 
 def _guardian_audience(accounts, child_ids: list[str], exclude: str | None = None) -> list[AudienceMember]:
-    """Each guardian of the children, with the names of only their own children among them."""
+    """Return each guardian of the children, with the names of only their own children among them."""
     names = _first_names(accounts, child_ids)
     members: dict[str, AudienceMember] = {}
     for child_id, guardian_ids in accounts.guardians_of_children(child_ids).items():

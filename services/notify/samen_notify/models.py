@@ -44,7 +44,7 @@ def _uuid() -> uuid.UUID:
 
 
 class Recipient(Base):
-    """What notify keeps about an account: contact details copied from accounts, and quiet hours.
+    """Contact details of an account, copied from accounts, and the account's quiet hours.
 
     A row is refreshed from `accounts.contacts` whenever a notification is planned for the
     account, and its language from `account_language_changed`.

@@ -115,8 +115,8 @@ def add_to_open_digests(session: Session, rows: list[dict]) -> dict[uuid.UUID, u
     ).returning(Digest.account_id, Digest.id)
     for row in rows:
         row.setdefault("id", uuid.uuid4())
-    # Rows of one call must name distinct (account, subject, channel) triples, because an upsert
-    # may not change one row twice; one event has one row per account and channel.
+    # An upsert may not change one row twice, so the rows of one call must name distinct
+    # (account, subject, channel) triples. One event has one row per account and channel.
     for start in range(0, len(rows), 1000):
         for account_id, digest_id in session.execute(statement, rows[start:start + 1000]):
             digests[account_id] = digest_id

@@ -31,8 +31,8 @@ configure_logging("notify")
 log = structlog.get_logger(__name__)
 
 TICK_SECONDS = env_float("SAMEN_NOTIFY_TICK_SECONDS", 1.0)
-# A tick drains at most this many batches per kind, so one tick cannot run for ever.
-MAX_BATCHES_PER_TICK = 50
+# A tick runs at most this many rounds of batches, so one tick cannot run for ever.
+MAX_ROUNDS_PER_TICK = 50
 # Pause before an event that failed for a transient reason goes back to its queue.
 REQUEUE_PAUSE_SECONDS = env_float("SAMEN_NOTIFY_REQUEUE_PAUSE_SECONDS", 1.0)
 
@@ -142,22 +142,29 @@ class NotifyService:
 
     @timer(interval=TICK_SECONDS)
     def work(self):
-        """Flush due digests, then send due pushes and e-mails, each in batches."""
+        """Flush due digests, then send due pushes and e-mails, one batch of each per round.
+
+        Rounds repeat while any step had a full batch, so a large fan-out starts sending its
+        first pushes while later digests are still being flushed.
+        """
         settings = notify_settings()
-        steps = (
-            ("flush", lambda: dispatch.flush_due_digests(self.db, self.accounts, settings)),
-            ("push", lambda: dispatch.send_due_pushes(self.db, self.accounts, self.transports, settings)),
-            ("mail", lambda: dispatch.send_due_mail(self.db, self.transports, settings)),
-        )
-        for name, step in steps:
-            log.debug("work.step", step=name)
-            try:
-                for _ in range(MAX_BATCHES_PER_TICK):
-                    if step() < settings.send_batch_size:
-                        break
-            except Exception:  # noqa: BLE001 - the next tick tries again
-                log.exception("work.step_failed", step=name)
-                self.db.rollback()
+        steps = {
+            "flush": lambda: dispatch.flush_due_digests(self.db, self.accounts, settings),
+            "push": lambda: dispatch.send_due_pushes(self.db, self.accounts, self.transports, settings),
+            "mail": lambda: dispatch.send_due_mail(self.db, self.transports, settings),
+        }
+        busy = set(steps)
+        for _ in range(MAX_ROUNDS_PER_TICK):
+            for name in list(busy):
+                try:
+                    if steps[name]() < settings.send_batch_size:
+                        busy.discard(name)
+                except Exception:  # noqa: BLE001 - the next tick tries again
+                    log.exception("work.step_failed", step=name)
+                    self.db.rollback()
+                    busy.discard(name)
+            if not busy:
+                break
 
     # Preferences, devices and inbox of the calling account.
 
