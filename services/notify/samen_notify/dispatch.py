@@ -273,6 +273,8 @@ def send_due_mail(db: Session, transports, settings: NotifySettings) -> int:
     """Send one batch of due e-mails; return how many were claimed."""
     now = utcnow()
     with atomic(db):
+        # NOTE: a password-reset mail interrupted in `sending` fails like any other mail, so the
+        # guardian has to request a new link.
         stale = queries.fail_stale_sending(db, MailDelivery, now, timedelta(seconds=settings.stale_claim_seconds))
         queries.insert_log(db, [
             {"channel": "email", "delivery_id": row.id, "account_id": row.account_id, "status": "failed",

@@ -164,8 +164,9 @@ class SesMailTransport:
             reason = f"SES {code} (HTTP {status})"
             if code in ("Throttling", "ThrottlingException", "ServiceUnavailable") or status >= 500:
                 return MailResult(MailOutcome.RETRY, reason)
-            # MessageRejected covers both a bad message and an address on the suppression list;
-            # SES reports real bounces later through notifications, which this service does not read.
+            # MessageRejected covers both a bad message and an address on the suppression list.
+            # NOTE: SES reports real bounces later through SNS notifications, which this service
+            # does not read, so an address that bounces through SES is never marked bouncing.
             return MailResult(MailOutcome.PERMANENT, reason)
         except BotoCoreError as error:
             return MailResult(MailOutcome.RETRY, f"SES error: {type(error).__name__}")

@@ -52,6 +52,8 @@ def requeue_on_outage(handler):
         except (SamenError, DBAPIError) as error:
             log.warning("event.requeued", handler=handler.__name__, event_id=payload.get("event_id"),
                         error=getattr(error, "code", type(error).__name__))
+            # NOTE: there is no attempt limit, so during a long accounts outage every queued event
+            # is tried again about once per RPC timeout plus this pause.
             eventlet.sleep(REQUEUE_PAUSE_SECONDS)
             raise
         except Exception:  # noqa: BLE001 - see the docstring
