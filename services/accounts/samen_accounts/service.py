@@ -419,6 +419,14 @@ class AccountsService(staff_events.StaffEventsMixin):
         return staff_scope(self.db, account, local_today())
 
     @rpc
+    def scope_of_account_number(self, account_number: str) -> dict:
+        """Return `scope_of` for an account number, as named by staff-tool events."""
+        account = queries.account_by_number(self.db, str(account_number or "").strip()[:64])
+        if account is None or not account.active:
+            raise NotFound()
+        return self.scope_of(str(account.id))
+
+    @rpc
     def children_consent(self, child_ids: list[str]) -> dict:
         """Return {child id: photo consent now}; consent ends with the child's care."""
         today = local_today()

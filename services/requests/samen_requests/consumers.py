@@ -86,10 +86,7 @@ class EventConsumersMixin:
     def _actor_scope(self, account_number: str) -> dict:
         """Return the staff scope of the account number that sent a staff-tool event.
 
-        NOTE: this needs the accounts RPC `scope_of_account_number(account_number)`, which
-        returns what `scope_of` returns and raises NotFound for an unknown or inactive account.
-        Accounts does not have it yet; until it does, every `closing_day_added` is dead-lettered
-        with `handler_failed`.
+        `accounts.scope_of_account_number` raises NotFound for an unknown or inactive account.
         """
         try:
             scope = self.accounts.scope_of_account_number(account_number)

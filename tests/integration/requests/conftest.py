@@ -16,10 +16,7 @@ from sqlalchemy.orm import Session
 
 from samen_accounts.importer import import_organisation
 from samen_accounts.models import Account, Child, Group, Location, Placement
-from samen_accounts.queries import account_by_number
 from samen_accounts.service import AccountsService
-from samen_common.errors import NotFound
-from samen_common.rpc import rpc
 from samen_requests.service import RequestsService
 
 
@@ -105,22 +102,6 @@ class Org:
         return self.base + timedelta(weeks=weeks, days=weekday - 1)
 
 
-class AccountsWithActorLookup(AccountsService):
-    """Accounts plus the RPC that requests needs to check the actor of a staff-tool event.
-
-    NOTE: `scope_of_account_number` is not part of the accounts service yet. It is defined here
-    with accounts' own queries so the consumer of `closing_day_added` can be tested; remove this
-    class once accounts provides the RPC.
-    """
-
-    @rpc
-    def scope_of_account_number(self, account_number: str) -> dict:
-        account = account_by_number(self.db, str(account_number))
-        if account is None:
-            raise NotFound()
-        return self.scope_of(str(account.id))
-
-
 @pytest.fixture
 def org(clean_db, runner_factory, service_config, make_token, context_data):
     return seed_org(clean_db, runner_factory, service_config, make_token, context_data, AccountsService)
@@ -128,7 +109,7 @@ def org(clean_db, runner_factory, service_config, make_token, context_data):
 
 @pytest.fixture
 def org_with_actor_lookup(clean_db, runner_factory, service_config, make_token, context_data):
-    return seed_org(clean_db, runner_factory, service_config, make_token, context_data, AccountsWithActorLookup)
+    return seed_org(clean_db, runner_factory, service_config, make_token, context_data, AccountsService)
 
 
 def seed_org(clean_db, runner_factory, service_config, make_token, context_data, accounts_class) -> Org:
