@@ -35,6 +35,8 @@ def test_sigkill_mid_request(platform_ready, fault_postgres):
     outbox = check_accounts_records(fault_postgres, outcomes)
     check_events_delivered(fault_postgres, outbox)
     # The killed process's connections are closed by the server; none stays inside a transaction.
+    # NOTE: this failed once when the whole fault suite ran after the PostgreSQL stall test, and
+    # passed when this file ran alone; which session was idle in transaction is not known yet.
     assert not idle_in_transaction(fault_postgres)
 
 
