@@ -152,9 +152,10 @@ def main(argv=None) -> int:
     from samen_devtools.bench import dataset, harness
     from samen_devtools.keys import ensure_keys
 
-    # Databases and vhost of its own, so that a concurrent run of the other benchmarks, which drops
-    # samen_bench_accounts, cannot remove data under this one. The harness reads the prefix per call.
-    harness.DATABASE_PREFIX = DATABASE_PREFIX
+    # Databases and vhost of its own (one set for smoke runs, one for full runs), so that a concurrent
+    # run of the other benchmarks or of this script in the other mode cannot replace the data under
+    # this one. The harness reads the prefix on each call.
+    harness.DATABASE_PREFIX = DATABASE_PREFIX + ("smoke_" if arguments.smoke else "")
 
     days = arguments.days or (30 if arguments.smoke else 365)
     rounds = harness.Rounds(warmup=0 if arguments.smoke else 1, repeats=2 if arguments.smoke else 5,
