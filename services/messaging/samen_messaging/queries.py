@@ -208,23 +208,22 @@ def delete_timeline_items(session: Session, kind: str, ref_id: uuid.UUID, keep_c
     return session.execute(statement).rowcount
 
 
-TIMELINE_CHILD_PAGE = text(
-    """
+# Without a cursor the row comparison is left out instead of being OR-ed with `IS NULL`, so that
+# PostgreSQL uses it as an index condition and a deep page starts at the cursor in the index.
+_BEFORE = "AND (i.occurred_at, i.ref_id) < (CAST(:before_at AS timestamptz), CAST(:before_ref AS uuid))"
+
+_CHILD_PAGE = """
     SELECT t.kind, t.ref_id, t.child_id, t.group_id, t.occurred_at, t.summary, t.tagged_child_ids
     FROM unnest(CAST(:child_ids AS uuid[])) AS c(child_id)
     CROSS JOIN LATERAL (
         SELECT * FROM timeline_items i
-        WHERE i.child_id = c.child_id
-          AND (CAST(:before_at AS timestamptz) IS NULL
-               OR (i.occurred_at, i.ref_id) < (CAST(:before_at AS timestamptz), CAST(:before_ref AS uuid)))
+        WHERE i.child_id = c.child_id {before}
         ORDER BY i.occurred_at DESC, i.ref_id DESC
         LIMIT :limit
     ) AS t
-    """
-)
+"""
 
-TIMELINE_AUDIENCE_PAGE = text(
-    """
+_AUDIENCE_PAGE = """
     SELECT i.kind, i.ref_id, i.child_id, i.group_id, i.occurred_at, i.summary, i.tagged_child_ids
     FROM timeline_items i
     WHERE i.child_id IS NULL
@@ -232,12 +231,16 @@ TIMELINE_AUDIENCE_PAGE = text(
       AND ((cardinality(i.location_ids) = 0 AND cardinality(i.group_ids) = 0)
            OR i.location_ids && CAST(:location_ids AS uuid[])
            OR i.group_ids && CAST(:group_ids AS uuid[]))
-      AND (CAST(:before_at AS timestamptz) IS NULL
-           OR (i.occurred_at, i.ref_id) < (CAST(:before_at AS timestamptz), CAST(:before_ref AS uuid)))
+      {before}
     ORDER BY i.occurred_at DESC, i.ref_id DESC
     LIMIT :limit
-    """
-)
+"""
+
+TIMELINE_QUERIES = {
+    (name, with_cursor): text(template.format(before=_BEFORE if with_cursor else ""))
+    for name, template in (("child", _CHILD_PAGE), ("audience", _AUDIENCE_PAGE))
+    for with_cursor in (False, True)
+}
 
 
 def timeline_rows(session: Session, *, child_ids, organisation_id, location_ids, group_ids, before, limit: int) -> list:
@@ -246,12 +249,16 @@ def timeline_rows(session: Session, *, child_ids, organisation_id, location_ids,
     The caller merges and trims them. Each child's part walks the (child_id, occurred_at DESC,
     ref_id DESC) index, so a page costs a few index scans however long the history is.
     """
-    before_at, before_ref = before if before else (None, None)
-    params = {"before_at": before_at, "before_ref": before_ref, "limit": limit}
-    rows = list(session.execute(TIMELINE_CHILD_PAGE, {**params, "child_ids": list(child_ids)}).mappings())
+    params = {"limit": limit}
+    if before:
+        params.update(before_at=before[0], before_ref=before[1])
+    with_cursor = before is not None
+    rows = list(session.execute(
+        TIMELINE_QUERIES["child", with_cursor], {**params, "child_ids": list(child_ids)}
+    ).mappings())
     if organisation_id is not None:
         rows.extend(session.execute(
-            TIMELINE_AUDIENCE_PAGE,
+            TIMELINE_QUERIES["audience", with_cursor],
             {**params, "organisation_id": organisation_id, "location_ids": list(location_ids), "group_ids": list(group_ids)},
         ).mappings())
     rows.sort(key=lambda row: (row["occurred_at"], row["ref_id"]), reverse=True)
