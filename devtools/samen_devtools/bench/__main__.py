@@ -18,6 +18,7 @@ import os
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 import structlog
@@ -64,44 +65,82 @@ def main(argv=None) -> int:
         "rounds": rounds.__dict__,
         "logs": str(work_dir),
     }
+    json_path = arguments.output.with_suffix(".json")
+    arguments.output.parent.mkdir(parents=True, exist_ok=True)
+    results["benchmarks"] = {}
+
+    def save() -> None:
+        results["seconds"] = round(time.time() - started, 1)
+        json_path.write_text(json.dumps(results, indent=2) + "\n")
+        arguments.output.write_text(report.render(results))
+
     with harness.Vhost() as vhost:
         processes = harness.Processes(work_dir)
         env = harness.base_environment(vhost, data_dir)
         try:
-            results["benchmarks"] = run_all(vhost, env, processes, rounds, size, work_dir, profile, arguments.smoke)
+            run_all(results["benchmarks"], save, vhost, env, processes, rounds, size, work_dir, profile,
+                    arguments.smoke)
         finally:
             processes.stop_all()
-    results["seconds"] = round(time.time() - started, 1)
-
-    arguments.output.parent.mkdir(parents=True, exist_ok=True)
-    json_path = arguments.output.with_suffix(".json")
-    json_path.write_text(json.dumps(results, indent=2) + "\n")
-    arguments.output.write_text(report.render(results))
+            results["finished"] = True
+            save()
+    failed = [name for name, entry in results["benchmarks"].items() if entry.get("status") == "failed"]
     print(f"wrote {arguments.output} and {json_path} in {results['seconds']} s")
-    return 0
+    if failed:
+        print(f"failed benchmarks: {', '.join(failed)}. The report shows why; logs are in {work_dir}", file=sys.stderr)
+    # The scripts under bench/ belong to their own authors: their failures show on the page but
+    # do not fail the run.
+    return 1 if set(failed) - set(external.SCRIPTS) else 0
 
 
-def run_all(vhost, env, processes, rounds, size, work_dir, profile, smoke) -> dict:
-    benchmarks: dict = {}
+def run_one(benchmarks: dict, save, name: str, measure) -> dict | None:
+    """Run `measure()` as benchmark `name`, store its result or its failure, and save the report.
+
+    A failure is recorded with its traceback and the run goes on, so one broken benchmark never
+    loses the results of the others.
+    """
+    started = time.monotonic()
+    try:
+        result = measure()
+    except Exception:  # noqa: BLE001 - any failure of one benchmark is reported, then the next runs
+        result = {"status": "failed", "reason": traceback.format_exc()[-1500:]}
+        print(f"benchmark {name} failed:\n{result['reason']}", file=sys.stderr)
+    result["elapsed_seconds"] = round(time.monotonic() - started, 1)
+    benchmarks[name] = result
+    save()
+    return result
+
+
+def run_all(benchmarks, save, vhost, env, processes, rounds, size, work_dir, profile, smoke) -> None:
     bench = RpcBench(vhost, env, processes, rounds, work_dir)
 
-    benchmarks["rpc_stock"] = bench.nameko_against_raw(
-        "stock", "StockEchoService", STOCK_GUARANTEES, DEFAULT_MAX_WORKERS, bench.stock_callers, profile
-    )
-    benchmarks["rpc_samen"] = bench.nameko_against_raw(
-        "samen", "EchoService", SAMEN_GUARANTEES, TUNED_MAX_WORKERS, bench.samen_callers, profile
-    )
-    benchmarks["scale_out"] = bench.scale_out(TUNED_MAX_WORKERS)
-    benchmarks["database"] = bench.database_wait(DEFAULT_MAX_WORKERS)
+    def cleanup_after(measure):
+        def wrapped():
+            try:
+                return measure()
+            finally:
+                # A failed benchmark may leave its services running; the next one starts its own.
+                bench.stop(list(processes.started))
+        return wrapped
 
-    loaded = dataset.load_accounts(size, env)
-    token = dataset.guardian_token("2000000")
-    benchmarks["gateway"] = gateway_bench.run(vhost, env, processes, rounds, token, work_dir, profile)
-    benchmarks["gateway"]["data_set"] = {"size": size.__dict__, **loaded}
+    run_one(benchmarks, save, "rpc_stock", cleanup_after(lambda: bench.nameko_against_raw(
+        "stock", "StockEchoService", STOCK_GUARANTEES, DEFAULT_MAX_WORKERS, bench.stock_callers, profile)))
+    run_one(benchmarks, save, "rpc_samen", cleanup_after(lambda: bench.nameko_against_raw(
+        "samen", "EchoService", SAMEN_GUARANTEES, TUNED_MAX_WORKERS, bench.samen_callers, profile)))
+    run_one(benchmarks, save, "scale_out", cleanup_after(lambda: bench.scale_out(TUNED_MAX_WORKERS)))
+    run_one(benchmarks, save, "database", cleanup_after(lambda: bench.database_wait(DEFAULT_MAX_WORKERS)))
+
+    def gateway():
+        loaded = dataset.load_accounts(size, env)
+        token = dataset.guardian_token("2000000")
+        result = gateway_bench.run(vhost, env, processes, rounds, token, work_dir, profile)
+        result["data_set"] = {"size": size.__dict__, **loaded}
+        return result
+
+    run_one(benchmarks, save, "gateway", cleanup_after(gateway))
 
     for name in ("photos", "timeline", "fanout"):
-        benchmarks[name] = external.run_script(name, smoke, env)
-    return benchmarks
+        run_one(benchmarks, save, name, lambda name=name: external.run_script(name, smoke, env))
 
 
 if __name__ == "__main__":

@@ -7,12 +7,15 @@ GATEWAY_GOAL = 0.25
 DATABASE_GOAL = 8.0
 # Connections opened per second under load that still count as "about zero".
 CONNECTION_CHURN_LIMIT = 0.1
+# Must match rpc_bench.DATABASE_WAIT_MS, which report.py does not import to stay free of nameko.
+DATABASE_WAIT_MS = 10
 
 
 def render(results: dict) -> str:
     machine = results["machine"]
     benchmarks = results["benchmarks"]
     rounds = results["rounds"]
+    state = "" if results.get("finished") else " (partial: the run has not finished)"
     lines = [
         "# Benchmarks",
         "",
@@ -21,8 +24,8 @@ def render(results: dict) -> str:
         "client. Rates are medians of the timed rounds; the spread is half the range of the rounds",
         "relative to the median.",
         "",
-        f"- run: {results['mode']} mode, started {results['started_at']}, took {results['seconds']} s; "
-        f"{rounds['warmup']} warm-up and {rounds['repeats']} timed rounds of {rounds['seconds']} s each",
+        f"- run: {results['mode']} mode, started {results['started_at']}, took {results.get('seconds', 0)} s"
+        f"{state}; {rounds['warmup']} warm-up and {rounds['repeats']} timed rounds of {rounds['seconds']} s each",
         f"- machine: {machine['cpu_model']}, {machine['cores']} cores, {machine['memory_gib']} GiB memory, "
         f"{machine['os']}, Python {machine['python']}",
         "- versions: " + ", ".join(f"{name} {value}" for name, value in machine["versions"].items() if value),
@@ -34,12 +37,32 @@ def render(results: dict) -> str:
         "| --- | --- | --- | --- | --- | --- |",
     ]
     lines += _summary_rows(benchmarks)
-    lines += _rpc_section(benchmarks)
-    lines += _gateway_section(benchmarks["gateway"])
-    lines += _database_section(benchmarks["database"])
-    lines += _scale_out_section(benchmarks["scale_out"])
+    lines += _guarded(benchmarks, ("rpc_stock", "rpc_samen"), "RPC layer", _rpc_section)
+    lines += _guarded(benchmarks, ("gateway",), "Gateway", lambda b: _gateway_section(b["gateway"]))
+    lines += _guarded(benchmarks, ("database",), "Database under green threads",
+                      lambda b: _database_section(b["database"]))
+    lines += _guarded(benchmarks, ("scale_out",), "Scale-out", lambda b: _scale_out_section(b["scale_out"]))
     lines += _external_section(benchmarks)
     return "\n".join(lines) + "\n"
+
+
+def _missing(benchmarks: dict, keys) -> list[str]:
+    """Return a line per benchmark of `keys` that has no result: not run yet, or failed and why."""
+    lines = []
+    for key in keys:
+        entry = benchmarks.get(key)
+        if entry is None:
+            lines.append(f"`{key}`: not run yet.")
+        elif entry.get("status") == "failed":
+            lines += [f"`{key}` failed:", "", "```", entry["reason"].strip(), "```"]
+    return lines
+
+
+def _guarded(benchmarks: dict, keys, title: str, section) -> list[str]:
+    problems = _missing(benchmarks, keys)
+    if problems:
+        return ["", f"## {title}", "", *problems]
+    return section(benchmarks)
 
 
 def _rate(sample: dict) -> str:
@@ -52,33 +75,72 @@ def _met(value, goal) -> str:
     return "yes" if value >= goal else "**no**"
 
 
+def _not_measured_row(title: str, entry: dict | None) -> str:
+    status = "not run yet" if entry is None else entry.get("status", "failed")
+    return f"| {title} | {status} | | | | |"
+
+
+def _measured(entry: dict | None) -> bool:
+    return entry is not None and entry.get("status") != "failed"
+
+
 def _summary_rows(benchmarks: dict) -> list[str]:
     rows = []
     for key, title in (("rpc_stock", "RPC, nameko out of the box"), ("rpc_samen", "RPC, Samen tuned")):
-        result = benchmarks[key]
+        result = benchmarks.get(key)
+        if not _measured(result):
+            rows.append(_not_measured_row(title, result))
+            continue
         for mode, callers in (("sequential", "1 caller"), ("concurrent", "20 callers")):
             comparison = result[mode]
             goal = f"≥ {RPC_GOAL:.0%}" if mode == "concurrent" else "none"
             met = _met(comparison["ratio"], RPC_GOAL) if mode == "concurrent" else "n/a"
             rows.append(f"| {title}, {callers} | {_rate(comparison['subject'])} | raw kombu "
                         f"{_rate(comparison['baseline'])} | {comparison['ratio']:.0%} | {goal} | {met} |")
-    gateway = benchmarks["gateway"]
+    rows += _gateway_rows(benchmarks.get("gateway"))
+    rows += _database_rows(benchmarks.get("database"))
+    rows += _scale_out_rows(benchmarks.get("scale_out"))
+    rows += _external_rows(benchmarks)
+    return rows
+
+
+def _gateway_rows(gateway: dict | None) -> list[str]:
+    if not _measured(gateway):
+        return [_not_measured_row("`GET /api/v1/me` via gateway", gateway)]
+    rows = []
     rows.append(f"| `GET /api/v1/me` via gateway | {_rate(gateway['subject'])} | bare Flask "
                 f"{_rate(gateway['baseline'])} | {gateway['ratio']:.0%} | ≥ {GATEWAY_GOAL:.0%} | "
                 f"{_met(gateway['ratio'], GATEWAY_GOAL)} |")
     churn = gateway["broker_connections"]["opened_per_second"]
     rows.append(f"| broker connections opened under load | {churn}/s | | | about 0 | "
                 f"{'yes' if churn <= CONNECTION_CHURN_LIMIT else '**no**'} |")
-    database = benchmarks["database"]
-    rows.append(f"| RPC waiting {database['wait_ms']} ms in PostgreSQL, 10 callers | {_rate(database['subject'])} | "
-                f"1 caller {_rate(database['baseline'])} | {database['ratio']:.1f}× | ≥ {DATABASE_GOAL:.0f}× | "
-                f"{_met(database['ratio'], DATABASE_GOAL)} |")
-    scale = benchmarks["scale_out"]
-    rows.append(f"| RPC, 2 service processes, 20 callers | {_rate(scale['subject'])} | 1 process "
-                f"{_rate(scale['baseline'])} | {scale['ratio']:.2f}× | none set | n/a |")
+    return rows
+
+
+def _database_rows(database: dict | None) -> list[str]:
+    title = f"RPC waiting {DATABASE_WAIT_MS} ms in PostgreSQL, 10 callers"
+    if not _measured(database):
+        return [_not_measured_row(title, database)]
+    return [f"| {title} | {_rate(database['subject'])} | "
+            f"1 caller {_rate(database['baseline'])} | {database['ratio']:.1f}× | ≥ {DATABASE_GOAL:.0f}× | "
+            f"{_met(database['ratio'], DATABASE_GOAL)} |"]
+
+
+def _scale_out_rows(scale: dict | None) -> list[str]:
+    title = "RPC, 2 service processes, 20 callers"
+    if not _measured(scale):
+        return [_not_measured_row(title, scale)]
+    return [f"| {title} | {_rate(scale['subject'])} | 1 process "
+            f"{_rate(scale['baseline'])} | {scale['ratio']:.2f}× | none set | n/a |"]
+
+
+def _external_rows(benchmarks: dict) -> list[str]:
+    rows = []
     for name in ("photos", "timeline", "fanout"):
-        entry = benchmarks[name]
-        if entry["status"] == "measured" and name == "photos":
+        entry = benchmarks.get(name)
+        if entry is None:
+            rows.append(_not_measured_row(name, entry))
+        elif entry["status"] == "measured" and name == "photos":
             result = entry["result"]
             rows.append(f"| photos: `imaging.process` | {result['imaging_process']['photos_per_second_median']}/s | "
                         f"bare Pillow {result['bare_pillow']['photos_per_second_median']}/s | "
@@ -86,7 +148,8 @@ def _summary_rows(benchmarks: dict) -> list[str]:
         elif entry["status"] == "measured":
             rows.append(f"| {name} | see below | | | | |")
         else:
-            rows.append(f"| {name} | {entry['status']} | | | | {entry['reason'][:80]} |")
+            reason = " ".join(entry["reason"].split())[-120:].replace("|", "/")
+            rows.append(f"| {name} | {entry['status']} | | | | {reason} |")
     return rows
 
 
@@ -193,12 +256,14 @@ def _scale_out_section(scale: dict) -> list[str]:
 def _external_section(benchmarks: dict) -> list[str]:
     lines = ["", "## Scripts under bench/", ""]
     for name in ("photos", "timeline", "fanout"):
-        entry = benchmarks[name]
-        if entry["status"] == "measured":
+        entry = benchmarks.get(name)
+        if entry is None:
+            lines += [f"### {name}", "", "not run yet", ""]
+        elif entry["status"] == "measured":
             lines += [f"### {name}", "", f"`python {entry['command']}`", "", "```json",
                       _compact(entry["result"]), "```", ""]
         else:
-            lines += [f"### {name}", "", f"{entry['status']}: {entry['reason']}", ""]
+            lines += [f"### {name}", "", f"{entry['status']}:", "", "```", entry["reason"].strip(), "```", ""]
     return lines
 
 
