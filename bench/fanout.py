@@ -1,7 +1,7 @@
 """Measure notify fan-out: one news item to N guardians, from the event to every push at FCM.
 
 Runs the real accounts and notify services as `nameko run` processes on their own RabbitMQ
-vhost and `samen_bench_*` databases, with the FCM test server as a subprocess. It seeds N
+vhost and `samen_bench_fanout_*` databases, with the FCM test server as a subprocess. It seeds N
 guardians with one device each, no e-mail address, quiet hours off and no digest window. It
 publishes one `news_published` event and waits until the FCM test server has accepted N
 messages. In the same run it times a raw kombu publish (with publisher confirms) and
@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -32,7 +33,7 @@ import requests
 from kombu import Connection, Exchange, Queue
 
 ROOT = Path(__file__).resolve().parents[1]
-PREFIX = "samen_bench_"
+PREFIX = "samen_bench_fanout_"
 RABBIT_API = os.environ.get("SAMEN_RABBIT_API_URI", "http://127.0.0.1:15672")
 RABBIT_AUTH = ("guest", "guest")
 AMQP_BASE = "amqp://guest:guest@127.0.0.1:5672"
@@ -232,7 +233,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     count = 50 if args.smoke else args.guardians
 
-    vhost = f"samen-bench-{os.getpid()}"
+    # SIGTERM raises SystemExit, so the `finally` below still stops the processes it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    vhost = f"samen-bench-fanout-{os.getpid()}"
     workdir = Path(tempfile.mkdtemp(prefix="samen-bench-fanout-"))
     fcm_port = free_port()
     processes: dict[str, subprocess.Popen] = {}

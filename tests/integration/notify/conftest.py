@@ -1,7 +1,7 @@
 """Fixtures for the notify service: SMTP sink and FCM test server as subprocesses, seeded accounts.
 
 The tests run the real accounts and notify services in-process (nameko's runner_factory) on a
-fresh vhost, against samen_test_accounts and samen_test_notify.
+fresh vhost, against the test databases of accounts and notify.
 """
 
 from __future__ import annotations
