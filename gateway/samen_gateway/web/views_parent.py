@@ -223,7 +223,7 @@ def month_weeks(first: date, days: list[dict]) -> list[list[dict | None]]:
     weeks = []
     for week in calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month):
         weeks.append([
-            {"date": day, **by_date.get(day.isoformat(), {"slots": [], "closed": None})} if day.month == first.month
+            {**by_date.get(day.isoformat(), {"slots": [], "closed": None}), "date": day} if day.month == first.month
             else None
             for day in week
         ])
