@@ -1,0 +1,120 @@
+"""An RPC whose handler runs longer than twice the AMQP heartbeat runs once and returns one result.
+
+RabbitMQ closes a connection on which it has seen no traffic for about two heartbeat intervals
+and requeues the unacknowledged request, so a handler that stops the eventlet hub for that long
+runs a second time. Waiting in eventlet and computing in `eventlet.tpool` keep the hub, and with
+it the heartbeats, going.
+
+The containers use a 3 s heartbeat. With 2 s, nameko 2.14.1 loses its connection even while the
+hub runs freely: kombu 5.7's `ConsumerMixin.consume` sends heartbeats only when
+`drain_events(timeout=1)` times out, and RabbitMQ's own heartbeat frames, sent every 1 s at that
+setting, keep it from timing out (`test_two_second_heartbeat_drops`).
+"""
+
+import time
+from collections import Counter
+
+import eventlet
+import pytest
+from eventlet import tpool
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from samen_common.rpc import rpc
+
+HEARTBEAT_SECONDS = 3
+HANDLER_SECONDS = 7.0
+# Calls per method name, counted in the test process where the container runs.
+RUNS: Counter = Counter()
+# time.sleep as it was before eventlet's monkey patch: it stops the whole hub.
+BLOCKING_SLEEP = eventlet.patcher.original("time").sleep
+
+
+def _compute(seconds: float) -> int:
+    """Spin the CPU for `seconds` and return how many rounds ran."""
+    rounds = 0
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        sum(range(1000))
+        rounds += 1
+    return rounds
+
+
+class SlowService:
+    name = "slow"
+
+    @rpc
+    def wait_in_eventlet(self, token: str) -> str:
+        RUNS["wait_in_eventlet"] += 1
+        eventlet.sleep(HANDLER_SECONDS)
+        return token
+
+    @rpc
+    def compute_in_tpool(self, token: str) -> str:
+        RUNS["compute_in_tpool"] += 1
+        rounds = tpool.execute(_compute, HANDLER_SECONDS)
+        assert rounds > 0
+        return token
+
+    @rpc
+    def block_the_hub(self, token: str) -> str:
+        RUNS["block_the_hub"] += 1
+        BLOCKING_SLEEP(3 * HEARTBEAT_SECONDS)
+        return token
+
+
+def _start_slow_service(container_factory, rabbit_config, heartbeat: int):
+    config = dict(rabbit_config)
+    config.update({"HEARTBEAT": heartbeat, "max_workers": 4, "serializer": "json"})
+    container = container_factory(SlowService, config)
+    container.start()
+    RUNS.clear()
+    # The caller keeps nameko's default 60 s heartbeat, so only the service's connection can expire.
+    caller_config = {"AMQP_URI": rabbit_config["AMQP_URI"], "serializer": "json"}
+    with ClusterRpcProxy(caller_config, timeout=30) as cluster:
+        yield cluster.slow
+
+
+@pytest.fixture
+def slow_service(container_factory, rabbit_config):
+    yield from _start_slow_service(container_factory, rabbit_config, HEARTBEAT_SECONDS)
+
+
+@pytest.fixture
+def slow_service_two_second_heartbeat(container_factory, rabbit_config):
+    yield from _start_slow_service(container_factory, rabbit_config, 2)
+
+
+@pytest.mark.parametrize("method", ["wait_in_eventlet", "compute_in_tpool"])
+def test_long_handler_runs_once(slow_service, method):
+    started = time.monotonic()
+    result = getattr(slow_service, method)(f"call-{method}")
+    took = time.monotonic() - started
+
+    assert result == f"call-{method}"
+    assert took >= HANDLER_SECONDS
+    # A redelivered request would start a second run after the broker dropped the connection.
+    eventlet.sleep(2 * HEARTBEAT_SECONDS)
+    assert RUNS[method] == 1
+
+
+def test_blocked_hub_runs_twice(slow_service):
+    """Show the failure the other tests guard against: a hub stopped for 3 heartbeats loses its request."""
+    reply = slow_service.block_the_hub.call_async("blocked")
+    try:
+        reply.result()
+    except Exception:  # noqa: BLE001 - the caller's outcome varies; the runs are what this test counts
+        pass
+    deadline = time.monotonic() + 3 * HANDLER_SECONDS
+    while RUNS["block_the_hub"] < 2 and time.monotonic() < deadline:
+        eventlet.sleep(0.2)
+
+    assert RUNS["block_the_hub"] >= 2
+
+
+@pytest.mark.xfail(strict=True, reason="nameko 2.14.1 with kombu 5.7 sends no heartbeats at HEARTBEAT: 2")
+def test_two_second_heartbeat_drops(slow_service_two_second_heartbeat):
+    result = slow_service_two_second_heartbeat.wait_in_eventlet("two-seconds")
+
+    assert result == "two-seconds"
+    eventlet.sleep(4)
+    assert RUNS["wait_in_eventlet"] == 1
