@@ -119,8 +119,7 @@ class TimelineMixin(MessagingBase):
         hidden: set[uuid.UUID] = set()
         visible_photos: dict[str, dict] | None = {}
         if photo_rows:
-            tagged = sorted({str(child) for row in photo_rows for child in row["tagged_child_ids"]})
-            consent = self.accounts.children_consent(tagged)
+            consent = self._photo_consent({str(child) for row in photo_rows for child in row["tagged_child_ids"]})
             for row in photo_rows:
                 if not row["tagged_child_ids"] or not all(consent.get(str(c)) for c in row["tagged_child_ids"]):
                     hidden.add(row["ref_id"])
@@ -144,6 +143,18 @@ class TimelineMixin(MessagingBase):
                                  "screen_url": photo.get("screen_url")}
             items.append(item)
         return items
+
+    def _photo_consent(self, child_ids: set[str]) -> dict[str, bool]:
+        """Return {child id: consent now} for tagged children.
+
+        The guardian's scope already carries the current consent of their own children, so
+        accounts is asked only about other families' children on group photos.
+        """
+        consent = {c["id"]: bool(c.get("photo_consent")) for c in self._scope()["children"] if c["id"] in child_ids}
+        others = sorted(child_ids - set(consent))
+        if others:
+            consent.update(self.accounts.children_consent(others))
+        return consent
 
     # Events of media and requests.
 
