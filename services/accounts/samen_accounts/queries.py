@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import date, datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Row, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from samen_accounts.models import (
@@ -178,6 +178,39 @@ def children_of_guardian(session: Session, guardian_id: uuid.UUID) -> list[Child
             .order_by(Child.birth_date)
         )
     )
+
+
+def children_of_guardian_with_groups(session: Session, guardian_id: uuid.UUID, on: date) -> list[Row]:
+    """Return the guardian's children by birth date, each with the group and location of its
+    current placement (picked as `current_placements` does), or None for a child without one.
+
+    Rows have `id`, `first_name`, `last_name`, `birth_date`, `photo_consent`, `care_ended_on`,
+    `group_id`, `group_name`, `location_id` and `location_name`. `me` and `scope_of` run this on
+    every call, so it is one statement in place of three and selects columns, not ORM objects:
+    loading three mapped entities per row took twice the CPU time of the statement itself.
+    """
+    current = (
+        select(Placement.group_id)
+        .where(Placement.child_id == Child.id, or_(Placement.end_date.is_(None), Placement.end_date >= on))
+        .order_by(Placement.start_date)
+        .limit(1)
+        .correlate(Child)
+        .lateral("current_placement")
+    )
+    statement = (
+        select(
+            Child.id, Child.first_name, Child.last_name, Child.birth_date, Child.photo_consent, Child.care_ended_on,
+            Group.id.label("group_id"), Group.name.label("group_name"),
+            Location.id.label("location_id"), Location.name.label("location_name"),
+        )
+        .join(Guardianship, Guardianship.child_id == Child.id)
+        .outerjoin(current, true())
+        .outerjoin(Group, Group.id == current.c.group_id)
+        .outerjoin(Location, Location.id == Group.location_id)
+        .where(Guardianship.guardian_id == guardian_id)
+        .order_by(Child.birth_date)
+    )
+    return list(session.execute(statement))
 
 
 def children_by_ids(session: Session, child_ids: Iterable[uuid.UUID]) -> list[Child]:

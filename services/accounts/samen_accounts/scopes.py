@@ -17,18 +17,8 @@ def guardian_scope(session: Session, guardian_id: uuid.UUID, today: date) -> dic
 
     A child whose care ended stays listed (parents keep their history) but loses photo consent.
     """
-    children = queries.children_of_guardian(session, guardian_id)
-    placements: dict[uuid.UUID, object] = {}
-    for placement in queries.current_placements(session, [c.id for c in children], today):
-        placements.setdefault(placement.child_id, placement)
-    groups = {
-        group.id: (group, location)
-        for group, location in queries.groups_with_locations(session, {p.group_id for p in placements.values()})
-    }
     result = []
-    for child in children:
-        placement = placements.get(child.id)
-        group, location = groups.get(placement.group_id, (None, None)) if placement else (None, None)
+    for child in queries.children_of_guardian_with_groups(session, guardian_id, today):
         ended = child.care_ended_on is not None and child.care_ended_on < today
         result.append(
             {
@@ -38,10 +28,10 @@ def guardian_scope(session: Session, guardian_id: uuid.UUID, today: date) -> dic
                 "birth_date": child.birth_date.isoformat(),
                 "photo_consent": bool(child.photo_consent) and not ended,
                 "care_active": not ended,
-                "group_id": str(group.id) if group else None,
-                "group_name": group.name if group else None,
-                "location_id": str(location.id) if location else None,
-                "location_name": location.name if location else None,
+                "group_id": str(child.group_id) if child.group_id else None,
+                "group_name": child.group_name,
+                "location_id": str(child.location_id) if child.location_id else None,
+                "location_name": child.location_name,
             }
         )
     return {"kind": "guardian", "account_id": str(guardian_id), "children": result}
