@@ -143,7 +143,7 @@ def start_processes(workdir: Path, vhost: str, fcm_port: int, log) -> dict[str, 
     wait_for(account_file.exists, 20, "FCM test server start")
     env = dict(
         os.environ, SAMEN_ENV="development", SAMEN_AMQP_URI=f"{AMQP_BASE}/{vhost}", SAMEN_DATABASE_PREFIX=PREFIX,
-        SAMEN_DATA_DIR=str(workdir), SAMEN_LOG_LEVEL="WARNING", SAMEN_MAIL_BACKEND="file",
+        SAMEN_DATA_DIR=str(workdir), SAMEN_LOG_LEVEL=os.environ.get("SAMEN_LOG_LEVEL", "WARNING"), SAMEN_MAIL_BACKEND="file",
         SAMEN_FCM_SERVICE_ACCOUNT_FILE=str(account_file), SAMEN_FCM_ENDPOINT=f"http://127.0.0.1:{fcm_port}",
         SAMEN_DIGEST_WINDOW_SECONDS="0", SAMEN_NOTIFY_TICK_SECONDS="0.2",
     )

@@ -123,3 +123,14 @@ def test_reset_mail_has_portal_link(platform):
 
     text = message.get_body(preferencelist=("plain",)).get_content()
     assert re.search(re.escape(platform.url) + r"/reset-password\?token=[\w%-]+", text)
+
+
+def test_settings_put_back_as_read(platform):
+    access = platform.login("100002")["access_token"]
+    current = platform.get("/api/v1/me/notification-settings", access).json()
+    current["subjects"]["news"]["push"] = False
+
+    response = platform.put("/api/v1/me/notification-settings", access, json=current)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["subjects"]["news"]["push"] is False

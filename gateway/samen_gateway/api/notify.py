@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 from samen_gateway.context import rpc
 from samen_gateway.endpoints import endpoint
@@ -19,6 +19,10 @@ class ChannelSwitches(Schema):
 
 
 class QuietHours(Schema):
+    class Meta:
+        # A client may send back what GET returned, read-only fields included.
+        unknown = EXCLUDE
+
     enabled = fields.Boolean()
     start = fields.String(validate=validate.Regexp(r"^\d{1,2}:\d{2}$"), metadata={"example": "21:00"})
     end = fields.String(validate=validate.Regexp(r"^\d{1,2}:\d{2}$"), metadata={"example": "07:00"})
@@ -26,6 +30,9 @@ class QuietHours(Schema):
 
 
 class NotificationSettings(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
     subjects = fields.Dict(
         keys=fields.String(validate=validate.OneOf(SUBJECTS)), values=fields.Nested(ChannelSwitches),
         metadata={"description": "Per subject, whether it arrives by push and by e-mail"},

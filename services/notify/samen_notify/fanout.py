@@ -6,6 +6,8 @@ inbox items and digests with the event claim in one transaction.
 
 from __future__ import annotations
 
+import time
+
 import structlog
 
 from samen_common.db import atomic
@@ -52,7 +54,9 @@ def _guardian_audience(accounts, child_ids: list[str], exclude: str | None = Non
 
 def _deliver(db, accounts, payload: dict, handler: str, subject: Subject, audience: list[AudienceMember],
              item_id: str | None, params: dict | None = None) -> None:
+    started = time.monotonic()
     contacts = _contacts(accounts, [member.account_id for member in audience]) if audience else []
+    contacts_seconds = time.monotonic() - started
     settings = notify_settings()
     with atomic(db):
         if not claim_event(db, HandledEvent, payload["event_id"], handler):
@@ -64,7 +68,8 @@ def _deliver(db, accounts, payload: dict, handler: str, subject: Subject, audien
         )
     log.info("event.planned", handler=handler, event_id=payload["event_id"], subject=subject.value,
              notifications=result.notifications, push_digests=result.push_digests,
-             email_digests=result.email_digests)
+             email_digests=result.email_digests, contacts_seconds=round(contacts_seconds, 3),
+             total_seconds=round(time.monotonic() - started, 3))
 
 
 def photo_published(db, accounts, payload: dict) -> None:

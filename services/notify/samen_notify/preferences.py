@@ -64,7 +64,9 @@ def update(db, caller: Caller, changes: dict) -> dict:
     switches = []
     for subject, channels in subjects.items():
         if subject == Subject.ACCOUNT:
-            if any(value is False for value in (channels or {}).values()):
+            # Account mail has no push, so only switching its e-mail off is an error; the
+            # document returned by `read` can be sent back unchanged.
+            if (channels or {}).get(Channel.EMAIL) is False:
                 raise InvalidInput("notify.account_mail_fixed")
             continue
         if subject not in allowed:

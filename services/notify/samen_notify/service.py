@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from samen_common.auth import CallerIdentity
 from samen_common.context import RequestContext
 from samen_common.db import Database, atomic
-from samen_common.errors import SamenError
+from samen_common.errors import RequestExpired, ServiceUnavailable
 from samen_common.logs import configure_logging
 from samen_common.outbox import claim_event
 from samen_common.rpc import TimedRpcProxy, rpc
@@ -49,7 +49,7 @@ def requeue_on_outage(handler):
     def wrapper(self, payload):
         try:
             return handler(self, payload)
-        except (SamenError, DBAPIError) as error:
+        except (ServiceUnavailable, RequestExpired, DBAPIError) as error:
             log.warning("event.requeued", handler=handler.__name__, event_id=payload.get("event_id"),
                         error=getattr(error, "code", type(error).__name__))
             # NOTE: there is no attempt limit, so during a long accounts outage every queued event

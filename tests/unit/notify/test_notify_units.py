@@ -136,3 +136,15 @@ def test_unexpected_error_drops_event():
     service.accounts.contacts.side_effect = KeyError("email")
 
     assert service.on_password_changed({"event_id": str(uuid.uuid4()), "account_id": str(uuid.uuid4())}) is None
+
+
+def test_invalid_payload_drops_event():
+    from samen_notify.service import NotifyService
+
+    service = worker_factory(NotifyService)
+
+    result = service.on_password_reset_requested({"event_id": str(uuid.uuid4()), "account_id": str(uuid.uuid4()),
+                                                  "expires_at": "no date", "secret_token": "t"})
+
+    assert result is None
+    assert not service.accounts.contacts.called
