@@ -1,11 +1,12 @@
 """Measure `GET /api/v1/timeline` through the gateway against a bare Flask endpoint in one run.
 
 The organisation is the benchmark data set of samen_devtools.bench (10,000 children, 100
-locations), imported into samen_bench_accounts. A year of timeline rows is generated with a fixed
-seed and written by COPY into samen_bench_messaging: on each child's three contract days a week a
-photo and a notebook entry, a message every fourth contract day, weekly news for the organisation
-and monthly news per location. Both endpoints run under gunicorn with deploy/gunicorn.conf.py and
-are loaded by the same generator (wrk when installed, else Python threads) with the same settings.
+locations), imported into samen_bench_timeline_accounts (samen_bench_timeline_smoke_* with
+`--smoke`). A year of timeline rows is generated with a fixed seed and written by COPY into
+samen_bench_timeline_messaging. Each child gets a photo and a notebook entry on its three contract
+days a week and a message every fourth contract day. The organisation gets weekly news and each
+location monthly news. Both endpoints run under gunicorn with deploy/gunicorn.conf.py and are
+loaded by the same generator (wrk when installed, else Python threads) with the same settings.
 Media is replaced by a small nameko service that returns photo URLs, because the real one needs
 object storage and photo rows.
 
@@ -89,7 +90,7 @@ def generate_rows(children: list[tuple], locations: list[str], organisation_id: 
 
 
 def load_timeline(env: dict, days: int) -> dict:
-    """Migrate samen_bench_messaging and COPY a year of timeline rows into it."""
+    """Migrate the benchmark's messaging database and COPY a year of timeline rows into it."""
     import subprocess
 
     import psycopg
