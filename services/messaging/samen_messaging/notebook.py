@@ -180,6 +180,9 @@ class NotebookMixin(MessagingBase):
 
         The PDF travels base64-encoded in the reply, bounded by SAMEN_KEEPSAKE_MAX_BYTES.
         """
+        # NOTE: the PDF embeds the photos, so this reply carries image data over RabbitMQ (up to
+        # SAMEN_KEEPSAKE_MAX_BYTES). Writing it to object storage and returning a short-lived URL
+        # removes that once a storage factory outside samen_media exists.
         settings = messaging_settings()
         child = self._child_for_caller(child_id)
         end = parse_date(date_to, "to") or local_today()
