@@ -165,19 +165,36 @@ class Platform:
         subprocess.run([PYTHON, "-m", "samen_devtools.demo"], cwd=ROOT, env=self.env, check=True, capture_output=True)
 
     def _start_helpers(self) -> None:
-        log = open(self.workdir / "helpers.log", "ab")
         if (ROOT / "devtools" / "samen_devtools" / "smtp_sink.py").exists():
-            self.processes["smtp"] = subprocess.Popen(
-                [PYTHON, "-m", "samen_devtools.smtp_sink", "--port", str(self.smtp_port), "--dir", str(self.mail_dir)],
-                cwd=ROOT, env=self.env, stdout=log, stderr=log,
-            )
-            wait_for_port(self.smtp_port)
+            self.start_smtp()
+        log = open(self.workdir / "helpers.log", "ab")
         self.processes["fcm"] = subprocess.Popen(
             [PYTHON, "-m", "samen_devtools.fcm_server", "--port", str(self.fcm_port),
              "--service-account-out", self.env["SAMEN_FCM_SERVICE_ACCOUNT_FILE"], "--project-id", "samen-e2e"],
             cwd=ROOT, env=self.env, stdout=log, stderr=log,
         )
         wait_for_port(self.fcm_port)
+
+    def start_smtp(self) -> None:
+        """Start the SMTP sink on the platform's SMTP port, also after `stop_smtp()`."""
+        log = open(self.workdir / "helpers.log", "ab")
+        self.processes["smtp"] = subprocess.Popen(
+            [PYTHON, "-m", "samen_devtools.smtp_sink", "--port", str(self.smtp_port), "--dir", str(self.mail_dir)],
+            cwd=ROOT, env=self.env, stdout=log, stderr=log,
+        )
+        wait_for_port(self.smtp_port)
+
+    def stop_smtp(self) -> None:
+        """Stop the SMTP sink, so connections to its port are refused until `start_smtp()`."""
+        process = self.processes.pop("smtp", None)
+        if process is not None and process.poll() is None:
+            process.terminate()
+            process.wait(timeout=10)
+
+    def fcm_control(self, action: str, **arguments) -> None:
+        """Call a fault-injection endpoint `/_test/<action>` of the FCM test server."""
+        response = requests.post(f"http://127.0.0.1:{self.fcm_port}/_test/{action}", json=arguments, timeout=5)
+        response.raise_for_status()
 
     def _start_supervisor(self) -> None:
         log = open(self.log_path, "ab")

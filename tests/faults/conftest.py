@@ -1,4 +1,4 @@
-"""Fixtures of the fault suite: its own RabbitMQ node, PostgreSQL cluster and platform processes.
+"""Fixtures of the fault suite: its own RabbitMQ node, PostgreSQL cluster, S3 server and platform.
 
 The servers are started once per session in a temporary folder and removed at the end. Tests
 restart, kill and freeze them freely; each test starts by waiting until the platform is ready
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.platform import Platform
-from tests.faults.servers import FaultPostgres, FaultRabbit
+from tests.faults.servers import FaultObjectStore, FaultPostgres, FaultRabbit
 
 # The gateway's RPC timeout in the fault platform, in seconds; the tests bound response times by it.
 RPC_TIMEOUT = 5.0
@@ -51,7 +51,19 @@ def fault_postgres(fault_dir):
 
 
 @pytest.fixture(scope="session")
-def fault_platform(fault_dir, fault_rabbit, fault_postgres):
+def fault_storage(fault_dir):
+    store = FaultObjectStore(fault_dir / "s3")
+    try:
+        store.start()
+    except Exception:
+        store.stop()
+        raise
+    yield store
+    store.stop()
+
+
+@pytest.fixture(scope="session")
+def fault_platform(fault_dir, fault_rabbit, fault_postgres, fault_storage):
     workdir = fault_dir / "platform"
     workdir.mkdir()
     instance = Platform(
@@ -67,6 +79,9 @@ def fault_platform(fault_dir, fault_rabbit, fault_postgres):
             "SAMEN_LOGIN_FAILURES_PER_ADDRESS": "100000",
             "SAMEN_LOGIN_FAILURES_PER_ACCOUNT": "100000",
             "SAMEN_LOGIN_FREE_FAILURES": "100000",
+            # Photos whose processing met a storage outage are queued again after this many seconds.
+            "SAMEN_MEDIA_PROCESSING_RETRY_SECONDS": "5",
+            **fault_storage.environment(),
         },
     )
     try:
@@ -80,8 +95,13 @@ def fault_platform(fault_dir, fault_rabbit, fault_postgres):
 
 
 @pytest.fixture
-def platform_ready(fault_platform, fault_rabbit, fault_postgres):
+def platform_ready(fault_platform, fault_rabbit, fault_postgres, fault_storage):
     """The fault platform with every server running and every service answering."""
+    if fault_storage.forwarder is None:
+        fault_storage.start_endpoint()
+    if "smtp" not in fault_platform.processes:
+        fault_platform.start_smtp()
+    fault_platform.fcm_control("reset")
     if fault_rabbit.process is None:
         fault_rabbit.start()
     if not (fault_postgres.data / "postmaster.pid").exists():

@@ -1,4 +1,4 @@
-"""Throwaway RabbitMQ and PostgreSQL servers that the fault tests may stop, restart and freeze.
+"""Throwaway RabbitMQ, PostgreSQL and S3 servers that the fault tests may stop, restart and freeze.
 
 Both run from the Debian packages on this machine, on their own loopback ports and data folders
 under a temporary directory, so the shared servers on 5672 and 5432 are never touched. The test
@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -180,3 +181,83 @@ class FaultPostgres:
         conninfo = self.conninfo.replace("dbname=postgres", f"dbname={dbname}")
         with psycopg.connect(conninfo, autocommit=True) as connection:
             return connection.execute(sql, params).fetchall()
+
+
+class FaultObjectStore:
+    """moto's S3 server behind a loopback forwarder that tests stop and start.
+
+    The platform talks to the forwarder's port. `stop_endpoint()` kills the forwarder, so S3 calls
+    fail with connection refused, and moto keeps every object for when `start_endpoint()` brings
+    the same port back.
+    """
+
+    bucket = "samen-media-faults"
+
+    def __init__(self, base: Path):
+        self.base = base
+        self.moto_port = free_port()
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.moto: subprocess.Popen | None = None
+        self.forwarder: subprocess.Popen | None = None
+
+    def environment(self) -> dict[str, str]:
+        """Return the media settings that point the gateway and the media service at this store."""
+        return {
+            "SAMEN_STORAGE_BACKEND": "s3",
+            "SAMEN_S3_ENDPOINT_URL": self.endpoint,
+            "SAMEN_S3_BUCKET": self.bucket,
+            "SAMEN_S3_REGION": "eu-central-1",
+            "SAMEN_S3_ACCESS_KEY_ID": "testing",
+            "SAMEN_S3_SECRET_ACCESS_KEY": "testing",
+            "SAMEN_S3_PATH_STYLE": "true",
+        }
+
+    def start(self) -> None:
+        self.base.mkdir(parents=True, exist_ok=True)
+        log = open(self.base / "moto.log", "ab")
+        environment = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+        self.moto = subprocess.Popen(
+            [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(self.moto_port)],
+            stdout=log, stderr=log, env=environment,
+        )
+        wait_for_port(self.moto_port, timeout=30)
+        self.start_endpoint()
+
+    def start_endpoint(self) -> None:
+        log = open(self.base / "forward.log", "ab")
+        self.forwarder = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("forward.py")), str(self.port), str(self.moto_port)],
+            stdout=log, stderr=log,
+        )
+        wait_for_port(self.port, timeout=10)
+
+    def stop_endpoint(self) -> None:
+        if self.forwarder is not None and self.forwarder.poll() is None:
+            self.forwarder.kill()
+            self.forwarder.wait(timeout=10)
+        self.forwarder = None
+
+    def stop(self) -> None:
+        self.stop_endpoint()
+        if self.moto is not None and self.moto.poll() is None:
+            self.moto.terminate()
+            try:
+                self.moto.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.moto.kill()
+                self.moto.wait(timeout=10)
+        self.moto = None
+
+    def keys(self) -> set[str]:
+        """Return every object key in the bucket, read from moto directly."""
+        import boto3
+
+        client = boto3.client(
+            "s3", endpoint_url=f"http://127.0.0.1:{self.moto_port}", region_name="eu-central-1",
+            aws_access_key_id="testing", aws_secret_access_key="testing",
+        )
+        keys = set()
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
+            keys.update(item["Key"] for item in page.get("Contents", []))
+        return keys
