@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Make sure RabbitMQ (with its management API) and PostgreSQL accept connections where the
 # platform expects them. A server on this machine that is down gets started. A missing one is
-# installed with apt-get when the script runs as root on Debian or Ubuntu. Prints nothing when
-# all is up.
+# installed with apt-get when the script runs as root on Debian or Ubuntu. Then it sets up the
+# dead-letter queue of the event queues (`python -m samen_devtools.dlq ensure`) on the broker's
+# vhost. Prints nothing when all is up.
 #
 #   scripts/ensure-infra.sh            check, start or install as needed
 #   scripts/ensure-infra.sh --check    only report, exit 1 when something does not answer
@@ -13,9 +14,13 @@
 #   SAMEN_POSTGRES_URL      server URL, default postgresql+psycopg://postgres@127.0.0.1:5432
 #   SAMEN_INFRA_TIMEOUT     seconds to wait for a started server, default 60
 #   SAMEN_PG_ETC_DIR        where PostgreSQL clusters are configured, default /etc/postgresql
+#   SAMEN_RABBIT_API_URI    management API, default http://<AMQP user:password>@<AMQP host>:15672
+#   SAMEN_PYTHON            Python with samen_devtools installed, default .venv/bin/python
 set -euo pipefail
 
 readonly MANAGEMENT_PORT=15672
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+readonly ROOT
 readonly AMQP_URI="${SAMEN_AMQP_URI:-amqp://guest:guest@127.0.0.1:5672/}"
 readonly POSTGRES_URL="${SAMEN_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432}"
 readonly TIMEOUT="${SAMEN_INFRA_TIMEOUT:-60}"
@@ -26,7 +31,7 @@ apt_updated=false
 failures=0
 
 usage() {
-    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 log() {
@@ -235,6 +240,33 @@ bind_management_to_loopback() {
     fi
 }
 
+# Declare the dead-letter exchange, queue and policy on the vhost of SAMEN_AMQP_URI. Every call
+# is an idempotent PUT or binding POST to the management API, so this runs on every invocation.
+ensure_dead_letters() {
+    local python=${SAMEN_PYTHON:-$ROOT/.venv/bin/python} authority userinfo="guest:guest" api_uri output
+
+    authority=${AMQP_URI#*://}
+    authority=${authority%%/*}
+    if [[ $authority == *@* ]]; then
+        userinfo=${authority%@*}
+    fi
+    parse_url "$AMQP_URI" 5672
+    api_uri=${SAMEN_RABBIT_API_URI:-http://$userinfo@$URL_HOST:$MANAGEMENT_PORT}
+
+    if [[ $mode == dry-run ]]; then
+        echo "would run: $python -m samen_devtools.dlq ensure (vhost of $AMQP_URI)"
+        return 0
+    fi
+    if [[ ! -x $python ]]; then
+        fail "cannot set up dead-lettering: $python is missing; run 'make venv' or set SAMEN_PYTHON"
+        return 0
+    fi
+    if ! output=$(cd "$ROOT" && SAMEN_AMQP_URI=$AMQP_URI SAMEN_RABBIT_API_URI=$api_uri \
+        "$python" -m samen_devtools.dlq ensure 2>&1); then
+        fail "setting up dead-lettering failed: $output"
+    fi
+}
+
 # --- PostgreSQL -----------------------------------------------------------------------------
 
 # Print the newest PostgreSQL major version with a cluster configured under PG_ETC_DIR.
@@ -342,6 +374,9 @@ main() {
     esac
 
     ensure_rabbitmq
+    if ((failures == 0)) && [[ $mode != check ]]; then
+        ensure_dead_letters
+    fi
     ensure_postgres
 
     if ((failures > 0)); then
