@@ -183,6 +183,12 @@ def test_parent_reports_illness(tab_factory, children):
     assert tab.page.locator("tr.request", has_text="Ziekmelding").count() >= 1
     tab.check("agenda")
 
+    # An illness lasts until the recovery notice, so end it; later journeys request other days.
+    tab.page.fill("#back-on", (first_planned + timedelta(days=1)).isoformat())
+    tab.page.click("#back-on ~ button")
+    tab.page.wait_for_load_state()
+    assert tab.page.locator("[role=alert]").count() == 0, tab.page.locator("[role=alert]").first.inner_text()
+
 
 def test_parent_requests_swap_day(tab_factory, children):
     sam = children["Vlinders"]
