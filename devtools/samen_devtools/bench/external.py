@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import subprocess
+import tempfile
+import time
 
 from samen_devtools.bench import harness
 
@@ -15,18 +17,52 @@ SCRIPTS = {
 }
 
 
+class ScriptRun:
+    """One bench/<name>.py running in the background; `result()` waits for it and returns its JSON."""
+
+    def __init__(self, name: str, smoke: bool, env: dict, timeout: float = 1800):
+        self.name = name
+        self.timeout = timeout
+        self.started = time.monotonic()
+        self.process: subprocess.Popen | None = None
+        path = harness.ROOT / "bench" / f"{name}.py"
+        if not path.exists():
+            self.missing = f"bench/{name}.py does not exist yet"
+            return
+        self.missing = None
+        smoke_args, full_args = SCRIPTS[name]
+        self.command = [harness.PYTHON, str(path), *(smoke_args if smoke else full_args), "--json"]
+        # Files rather than pipes, so a script that writes much to stderr cannot stall on a full pipe.
+        self.stdout = tempfile.TemporaryFile(mode="w+")
+        self.stderr = tempfile.TemporaryFile(mode="w+")
+        self.process = subprocess.Popen(self.command, cwd=harness.ROOT, env=env, stdout=self.stdout,
+                                        stderr=self.stderr, text=True)
+
+    def result(self) -> dict:
+        if self.process is None:
+            return {"status": "not measured yet", "reason": self.missing}
+        command = " ".join(self.command[1:])
+        try:
+            self.process.wait(timeout=max(1.0, self.timeout - (time.monotonic() - self.started)))
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            return {"status": "failed", "reason": f"timed out after {self.timeout} s", "command": command}
+        self.stdout.seek(0)
+        self.stderr.seek(0)
+        stdout, stderr = self.stdout.read(), self.stderr.read()
+        self.stdout.close()
+        self.stderr.close()
+        if self.process.returncode != 0:
+            return {"status": "failed", "reason": stderr.strip()[-1500:], "command": command}
+        try:
+            result = json.loads(stdout[stdout.index("{"):])
+        except ValueError:
+            return {"status": "failed", "reason": "no JSON object on stdout", "command": command}
+        return {"status": "measured", "command": command, "result": result,
+                "script_seconds": round(time.monotonic() - self.started, 1)}
+
+
 def run_script(name: str, smoke: bool, env: dict, timeout: float = 1800) -> dict:
-    """Run bench/<name>.py and return its JSON, or the reason why there is no result."""
-    path = harness.ROOT / "bench" / f"{name}.py"
-    if not path.exists():
-        return {"status": "not measured yet", "reason": f"bench/{name}.py does not exist yet"}
-    smoke_args, full_args = SCRIPTS[name]
-    command = [harness.PYTHON, str(path), *(smoke_args if smoke else full_args), "--json"]
-    completed = subprocess.run(command, cwd=harness.ROOT, env=env, capture_output=True, text=True, timeout=timeout)
-    if completed.returncode != 0:
-        return {"status": "failed", "reason": completed.stderr.strip()[-500:], "command": " ".join(command[1:])}
-    try:
-        result = json.loads(completed.stdout[completed.stdout.index("{"):])
-    except ValueError:
-        return {"status": "failed", "reason": "no JSON object on stdout", "command": " ".join(command[1:])}
-    return {"status": "measured", "command": " ".join(command[1:]), "result": result}
+    """Run bench/<name>.py to the end and return its JSON, or the reason why there is no result."""
+    return ScriptRun(name, smoke, env, timeout).result()

@@ -16,6 +16,24 @@ import requests
 
 from samen_devtools.bench import harness
 
+# Frames that mark the stages of `GET /api/v1/me` in each process, for py-spy profiles.
+ACCOUNTS_STAGES = {
+    "reply publish": "Responder.send_response",
+    "token verification": "verify_access_token",
+    "children query": "children_of_guardian_with_groups",
+    "account lookup": "Session.get",
+    "session close (rollback)": "worker_teardown",
+    "worker: green thread, context, dependency hooks": "ServiceContainer._run_worker",
+    "AMQP read loop": "drain_events",
+    "eventlet hub": "eventlet/hubs/",
+}
+GATEWAY_STAGES = {
+    "RPC request publish with confirm": "Publisher.publish",
+    "RPC reply wait": "RpcReply.result",
+    "token verification": "verify_access_token",
+    "Flask request handling": "Flask.wsgi_app",
+    "gunicorn": "gunicorn/",
+}
 CONNECTIONS = 20
 WRK_THREADS = 2
 
@@ -24,15 +42,15 @@ def gunicorn_command(app: str, port: int) -> list[str]:
     return [str(harness.BIN / "gunicorn"), "--config", "deploy/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", app]
 
 
-def load_round(url: str, headers: dict, seconds: float) -> dict:
+def load_round(url: str, headers: dict, seconds: float, connections: int = CONNECTIONS) -> dict:
     """Load `url` for `seconds`; return requests per second, p50 and p99 in milliseconds and errors."""
     if shutil.which("wrk"):
-        return _wrk_round(url, headers, seconds)
-    return _python_round(url, headers, seconds)
+        return _wrk_round(url, headers, seconds, connections)
+    return _python_round(url, headers, seconds, connections)
 
 
-def _wrk_round(url: str, headers: dict, seconds: float) -> dict:
-    command = ["wrk", "-t", str(WRK_THREADS), "-c", str(CONNECTIONS), "-d", f"{max(1, round(seconds))}s", "--latency"]
+def _wrk_round(url: str, headers: dict, seconds: float, connections: int) -> dict:
+    command = ["wrk", "-t", str(WRK_THREADS), "-c", str(connections), "-d", f"{max(1, round(seconds))}s", "--latency"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     output = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
@@ -41,6 +59,7 @@ def _wrk_round(url: str, headers: dict, seconds: float) -> dict:
     socket_errors = re.search(r"Socket errors:.*", output)
     return {
         "rate": rate,
+        "requests": int(re.search(r"(\d+) requests in", output).group(1)),
         "p50_ms": _wrk_ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1)),
         "p99_ms": _wrk_ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1)),
         "errors": int(non_2xx.group(1)) if non_2xx else 0,
@@ -54,7 +73,7 @@ def _wrk_ms(value: str) -> float:
     return round(float(number) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit], 2)
 
 
-def _python_round(url: str, headers: dict, seconds: float) -> dict:
+def _python_round(url: str, headers: dict, seconds: float, connections: int) -> dict:
     deadline = time.perf_counter() + seconds
     latencies: list[float] = []
     errors = [0]
@@ -74,7 +93,7 @@ def _python_round(url: str, headers: dict, seconds: float) -> dict:
             latencies.extend(own)
 
     started = time.perf_counter()
-    threads = [threading.Thread(target=loop) for _ in range(CONNECTIONS)]
+    threads = [threading.Thread(target=loop) for _ in range(connections)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -82,6 +101,7 @@ def _python_round(url: str, headers: dict, seconds: float) -> dict:
     latencies.sort()
     return {
         "rate": len(latencies) / (time.perf_counter() - started),
+        "requests": len(latencies),
         "p50_ms": round(latencies[len(latencies) // 2], 2),
         "p99_ms": round(latencies[int(len(latencies) * 0.99)], 2),
         "errors": errors[0],
@@ -89,16 +109,28 @@ def _python_round(url: str, headers: dict, seconds: float) -> dict:
     }
 
 
-def measure_endpoint(url: str, headers: dict, rounds: harness.Rounds) -> dict:
+def measure_endpoint(url: str, headers: dict, rounds: harness.Rounds, cpu_pids: dict | None = None) -> dict:
+    """Load `url` in rounds and summarise them.
+
+    With `cpu_pids` ({name: [pid, ...]}) the summary also has the CPU time that each named group
+    of processes spent per request in the timed rounds, in ms.
+    """
     for _ in range(rounds.warmup):
         load_round(url, headers, rounds.seconds)
+    cpu_before = {name: harness.cpu_seconds(pids) for name, pids in (cpu_pids or {}).items()}
     results = [load_round(url, headers, rounds.seconds) for _ in range(rounds.repeats)]
+    requests_made = sum(result["requests"] for result in results)
     sample = harness.Sample([result["rate"] for result in results])
     summary = sample.as_dict()
     summary["p50_ms"] = sorted(result["p50_ms"] for result in results)[len(results) // 2]
     summary["p99_ms"] = sorted(result["p99_ms"] for result in results)[len(results) // 2]
     summary["errors"] = sum(result["errors"] for result in results)
     summary["generator"] = results[0]["generator"]
+    if cpu_pids and requests_made:
+        summary["cpu_ms_per_request"] = {
+            name: round((harness.cpu_seconds(pids) - cpu_before[name]) * 1000 / requests_made, 2)
+            for name, pids in cpu_pids.items()
+        }
     return summary
 
 
@@ -109,7 +141,8 @@ def run(vhost: harness.Vhost, env: dict, processes: harness.Processes, rounds: h
     bare = processes.start("bare-gunicorn", gunicorn_command("samen_devtools.bench.bare_app:create_app()", bare_port),
                            env)
     harness.wait_for_port(bare_port)
-    bare_result = measure_endpoint(f"http://127.0.0.1:{bare_port}/bare", {}, rounds)
+    bare_result = measure_endpoint(f"http://127.0.0.1:{bare_port}/bare", {}, rounds,
+                                   {"gunicorn workers": harness.child_pids(bare.pid)})
     processes.stop(bare)
 
     accounts = processes.start(
@@ -123,20 +156,23 @@ def run(vhost: harness.Vhost, env: dict, processes: harness.Processes, rounds: h
     headers = {"Authorization": f"Bearer {token}"}
     _wait_for_ok(url, headers)
 
-    # At least one warm-up round, so every pool slot of the gateway is open before counting.
+    # The gateway opens RPC pool slots and kombu publisher connections lazily, up to the number of
+    # requests one worker serves at once. A warm-up with twice the connections of the timed rounds
+    # keeps every thread of every worker busy, so the pools are full before counting starts.
     for _ in range(max(1, rounds.warmup)):
-        load_round(url, headers, rounds.seconds)
-    connections_before = vhost.connection_count()
+        load_round(url, headers, max(2.0, rounds.seconds), connections=2 * CONNECTIONS)
+    names_before = vhost.connection_names()
     load_started = time.time()
     timed = harness.Rounds(0, rounds.repeats, rounds.seconds)
-    me_result = measure_endpoint(url, headers, timed)
+    me_result = measure_endpoint(url, headers, timed, {"gateway workers": harness.child_pids(gateway.pid),
+                                                       "accounts service": [accounts.pid]})
     load_seconds = time.time() - load_started
-    connections_after = vhost.connection_count()
+    names_after = vhost.connection_names()
     opened = _connections_opened_since(vhost, load_started)
 
     profile_result = None
     if profile and bare_result["median"] and me_result["median"] / bare_result["median"] < GOAL:
-        profile_result = _profile_gateway(gateway.pid, url, headers, rounds, work_dir)
+        profile_result = _profile_gateway(gateway.pid, accounts.pid, url, headers, rounds, work_dir)
     processes.stop(gateway)
     processes.stop(accounts)
     return {
@@ -144,9 +180,10 @@ def run(vhost: harness.Vhost, env: dict, processes: harness.Processes, rounds: h
         "baseline": bare_result,
         "ratio": round(me_result["median"] / bare_result["median"], 3) if bare_result["median"] else None,
         "broker_connections": {
-            "before": connections_before,
-            "after": connections_after,
+            "before": len(names_before),
+            "after": len(names_after),
             "opened_during_load": opened,
+            "closed_during_load": len(names_before - names_after),
             "opened_per_second": round(opened / load_seconds, 3),
         },
         "profile": profile_result,
@@ -181,15 +218,28 @@ def _connections_opened_since(vhost: harness.Vhost, since: float) -> int:
     return sum(1 for connection in response.json() if connection.get("connected_at", 0) / 1000 >= since)
 
 
-def _profile_gateway(master_pid: int, url: str, headers: dict, rounds: harness.Rounds, work_dir) -> dict:
-    """Record one gunicorn worker of the gateway with py-spy while wrk loads it."""
-    children = subprocess.run(["pgrep", "-P", str(master_pid)], capture_output=True, text=True).stdout.split()
+def _profile_gateway(master_pid: int, accounts_pid: int, url: str, headers: dict, rounds: harness.Rounds,
+                     work_dir) -> dict:
+    """Record one gunicorn worker of the gateway and the accounts service with py-spy under load."""
+    children = harness.child_pids(master_pid)
     if not children:
         return {"error": "no gunicorn worker found"}
     seconds = max(3.0, rounds.seconds)
+    targets = {"gateway": (children[0], work_dir / "gateway.pyspy.txt", GATEWAY_STAGES),
+               "accounts": (accounts_pid, work_dir / "accounts.pyspy.txt", ACCOUNTS_STAGES)}
+    results: dict = {}
+
+    def record(name: str) -> None:
+        pid, path, stages = targets[name]
+        results[name] = harness.profile(pid, seconds, path, stages=stages)
+
     load = threading.Thread(target=load_round, args=(url, headers, seconds + 1.5))
+    recorders = [threading.Thread(target=record, args=(name,)) for name in targets]
     load.start()
     time.sleep(0.5)
-    result = harness.profile(int(children[0]), seconds, work_dir / "gateway.pyspy.txt")
+    for recorder in recorders:
+        recorder.start()
+    for recorder in recorders:
+        recorder.join()
     load.join()
-    return result
+    return results

@@ -163,14 +163,18 @@ class Vhost:
         except requests.RequestException:
             pass
 
-    def connection_count(self) -> int:
-        """Return the number of open AMQP connections on this vhost (from the management API)."""
+    def connection_names(self) -> set[str]:
+        """Return the names (client and server address) of the open AMQP connections on this vhost."""
         response = requests.get(
             f"{RABBIT_API}/api/vhosts/{self.name}/connections", auth=RABBIT_AUTH, timeout=10,
             params={"columns": "name"},
         )
         response.raise_for_status()
-        return len(response.json())
+        return {connection["name"] for connection in response.json()}
+
+    def connection_count(self) -> int:
+        """Return the number of open AMQP connections on this vhost (from the management API)."""
+        return len(self.connection_names())
 
 
 def create_database(name: str) -> None:
@@ -250,11 +254,32 @@ class Processes:
             self.stop(process)
 
 
-def profile(pid: int, seconds: float, out_path: Path, top: int = 8) -> dict:
+def cpu_seconds(pids: list[int]) -> float:
+    """Return the CPU time (user plus system) that the processes `pids` have used so far, in seconds."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # utime and stime are fields 14 and 15 of /proc/<pid>/stat, counted from 1 and including
+        # the pid and the command name that precede the closing bracket.
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def child_pids(pid: int) -> list[int]:
+    output = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(child) for child in output.split()]
+
+
+def profile(pid: int, seconds: float, out_path: Path, top: int = 8, stages: dict[str, str] | None = None) -> dict:
     """Sample `pid` with `py-spy record` for `seconds` and return the busiest functions.
 
     Returns the share of samples in which each function is the innermost frame ("self") and
-    the collapsed stacks file for a closer look. Call it while the process is under load.
+    the collapsed stacks file for a closer look. `stages` maps a label to a text that marks a
+    frame of that stage. Each sample counts for the first stage whose text occurs in its stack.
+    Call it while the process is under load.
     """
     command = [
         str(BIN / "py-spy"), "record", "--pid", str(pid), "--duration", str(max(1, int(seconds))),
@@ -264,6 +289,7 @@ def profile(pid: int, seconds: float, out_path: Path, top: int = 8) -> dict:
     if result.returncode != 0 or not out_path.exists():
         return {"error": (result.stderr or result.stdout).strip()[-300:]}
     own = collections.Counter()
+    per_stage = collections.Counter()
     total = 0
     for line in out_path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
@@ -272,8 +298,15 @@ def profile(pid: int, seconds: float, out_path: Path, top: int = 8) -> dict:
         total += int(count)
         leaf = stack.split(";")[-1]
         own[_short_frame(leaf)] += int(count)
+        stage = next((label for label, marker in (stages or {}).items() if marker in stack), "other")
+        per_stage[stage] += int(count)
+    if not total:
+        return {"error": "py-spy recorded no samples"}
     busiest = [{"function": name, "share": round(count / total, 3)} for name, count in own.most_common(top)]
-    return {"samples": total, "self_time": busiest, "stacks": str(out_path)}
+    result = {"samples": total, "self_time": busiest, "stacks": str(out_path)}
+    if stages:
+        result["stages"] = {label: round(per_stage[label] / total, 3) for label in [*stages, "other"]}
+    return result
 
 
 def _short_frame(frame: str) -> str:

@@ -69,6 +69,12 @@ def _rate(sample: dict) -> str:
     return f"{sample['median']:,.0f}/s ±{sample['spread'] * 100:.0f}%"
 
 
+def _ratio_spread(comparison: dict) -> str:
+    """Return " ±N%" for the spread of the ratios of alternating rounds, where they were paired."""
+    spread = comparison.get("ratio_spread")
+    return "" if spread is None else f" ±{spread * 100:.0f}%"
+
+
 def _met(value, goal) -> str:
     if value is None:
         return "not measured"
@@ -96,7 +102,8 @@ def _summary_rows(benchmarks: dict) -> list[str]:
             goal = f"≥ {RPC_GOAL:.0%}" if mode == "concurrent" else "none"
             met = _met(comparison["ratio"], RPC_GOAL) if mode == "concurrent" else "n/a"
             rows.append(f"| {title}, {callers} | {_rate(comparison['subject'])} | raw kombu "
-                        f"{_rate(comparison['baseline'])} | {comparison['ratio']:.0%} | {goal} | {met} |")
+                        f"{_rate(comparison['baseline'])} | {comparison['ratio']:.0%}{_ratio_spread(comparison)} | "
+                        f"{goal} | {met} |")
     rows += _gateway_rows(benchmarks.get("gateway"))
     rows += _database_rows(benchmarks.get("database"))
     rows += _scale_out_rows(benchmarks.get("scale_out"))
@@ -122,7 +129,8 @@ def _database_rows(database: dict | None) -> list[str]:
     if not _measured(database):
         return [_not_measured_row(title, database)]
     return [f"| {title} | {_rate(database['subject'])} | "
-            f"1 caller {_rate(database['baseline'])} | {database['ratio']:.1f}× | ≥ {DATABASE_GOAL:.0f}× | "
+            f"1 caller {_rate(database['baseline'])} | {database['ratio']:.1f}×{_ratio_spread(database)} | "
+            f"≥ {DATABASE_GOAL:.0f}× | "
             f"{_met(database['ratio'], DATABASE_GOAL)} |"]
 
 
@@ -131,7 +139,7 @@ def _scale_out_rows(scale: dict | None) -> list[str]:
     if not _measured(scale):
         return [_not_measured_row(title, scale)]
     return [f"| {title} | {_rate(scale['subject'])} | 1 process "
-            f"{_rate(scale['baseline'])} | {scale['ratio']:.2f}× | none set | n/a |"]
+            f"{_rate(scale['baseline'])} | {scale['ratio']:.2f}×{_ratio_spread(scale)} | none set | n/a |"]
 
 
 def _external_rows(benchmarks: dict) -> list[str]:
@@ -160,6 +168,10 @@ def _profile_lines(profile: dict | None, what: str) -> list[str]:
         return ["", f"py-spy could not record {what}: {profile['error']}"]
     lines = ["", f"py-spy, {what} under load ({profile['samples']} samples), functions by own time:", ""]
     lines += [f"- {entry['share']:.0%} `{entry['function']}`" for entry in profile["self_time"][:6]]
+    if profile.get("stages"):
+        lines += ["", "Share of the samples whose stack contains each stage (a sample counts once, for the first "
+                  "stage listed that it contains):", ""]
+        lines += [f"- {share:.0%} {stage}" for stage, share in profile["stages"].items()]
     return lines
 
 
@@ -184,10 +196,19 @@ def _rpc_section(benchmarks: dict) -> list[str]:
             f"| {result['label']} | {result['max_workers']} | {guarantees['request_confirms']}, "
             f"{guarantees['request_persistent']} | {guarantees['reply_confirms']}, {guarantees['reply_persistent']} |"
         )
+    lines += [
+        "",
+        "Each nameko path and its raw baseline run side by side and their timed rounds alternate, so drift",
+        "in the load of other processes hits both. A ratio is the median of the ratios per pair of rounds,",
+        "and its ± is half their range relative to that median.",
+    ]
     samen = benchmarks["rpc_samen"]["concurrent"]["ratio"]
     if samen < RPC_GOAL:
         lines += ["", f"**Missed:** the tuned path reaches {samen:.0%} of raw kombu with 20 callers; the goal is "
-                  f"{RPC_GOAL:.0%}."]
+                  f"{RPC_GOAL:.0%}. The profile below shows where the service process spends its time. Each call "
+                  "there runs in a new green thread with nameko's worker context and dependency hooks, and each "
+                  "reply builds a kombu connection object and takes a producer from kombu's pool, where the raw "
+                  "server publishes on one producer from one loop."]
     lines += _profile_lines(benchmarks["rpc_stock"].get("profile"), "the stock nameko service")
     lines += _profile_lines(benchmarks["rpc_samen"].get("profile"), "the tuned Samen service")
     return lines
@@ -215,12 +236,51 @@ def _gateway_section(gateway: dict) -> list[str]:
         "",
         f"Broker connections on the vhost (management API): {connections['before']} before and "
         f"{connections['after']} after the timed rounds; {connections['opened_during_load']} opened during them "
-        f"({connections['opened_per_second']}/s).",
+        f"({connections['opened_per_second']}/s) and {connections.get('closed_during_load', 'an unknown number of')} "
+        "closed. The warm-up before them used twice the connections, so that the gateway's lazily opened RPC "
+        "pool slots and publisher connections were all open.",
     ]
+    lines += _cpu_lines(gateway)
     if gateway["ratio"] < GATEWAY_GOAL:
         lines += ["", f"**Missed:** {gateway['ratio']:.0%} of the bare endpoint; the goal is {GATEWAY_GOAL:.0%}."]
-    lines += _profile_lines(gateway.get("profile"), "one gateway worker")
+        lines += _gateway_cause(gateway)
+    profile = gateway.get("profile") or {}
+    if "error" in profile:
+        lines += _profile_lines(profile, "the gateway")
+    else:
+        lines += _profile_lines(profile.get("accounts"), "the accounts service")
+        lines += _profile_lines(profile.get("gateway"), "one gateway worker")
     return lines
+
+
+def _cpu_lines(gateway: dict) -> list[str]:
+    parts = [
+        f"{name} {ms} ms"
+        for sample in (gateway["baseline"], gateway["subject"])
+        for name, ms in sample.get("cpu_ms_per_request", {}).items()
+    ]
+    if not parts:
+        return []
+    return ["", "CPU time per request in the timed rounds (user plus system, from /proc/<pid>/stat): "
+            + ", ".join(parts) + "."]
+
+
+def _gateway_cause(gateway: dict) -> list[str]:
+    """Explain a missed gateway goal from the CPU time that each process spent per request."""
+    subject_cpu = gateway["subject"].get("cpu_ms_per_request", {})
+    bare_cpu = gateway["baseline"].get("cpu_ms_per_request", {}).get("gunicorn workers")
+    accounts_cpu = subject_cpu.get("accounts service")
+    if not accounts_cpu or not bare_cpu:
+        return []
+    total = sum(subject_cpu.values())
+    return [
+        "",
+        f"Cause: a `me` request costs {total:.1f} ms of CPU time in the gateway and accounts processes "
+        f"(RabbitMQ and PostgreSQL not counted) against {bare_cpu:.2f} ms for the bare endpoint, "
+        f"{total / bare_cpu:.0f} times as much. The accounts service is one eventlet process, so it "
+        f"serves at most {1000 / accounts_cpu:.0f} requests/s even with a core of its own, and on this "
+        "machine it shares the cores with everything else.",
+    ]
 
 
 def gateway_connections() -> int:
@@ -237,8 +297,32 @@ def _database_section(database: dict) -> list[str]:
         f"`wait_in_database` runs `SELECT pg_sleep({database['wait_ms'] / 1000})` on the service's pooled",
         "connection. Ten callers against one show whether a waiting query lets other green threads run.",
     ]
+    sleep = database.get("concurrent_sleep_seconds")
+    echo_ratio = database.get("echo_ratio")
+    if sleep is not None:
+        verdict = "so a waiting query lets the other green threads run" if sleep < 1.0 else \
+            "so a waiting query blocks the service's other green threads"
+        lines += ["", f"Ten concurrent calls that each sleep 0.2 s in PostgreSQL took {sleep} s together, {verdict} "
+                  "(`PSYCOPG_WAIT_FUNC=wait_select`, set by `samen_common`)."]
+    if echo_ratio is not None:
+        lines += ["", f"The echo RPC without database work reached {_rate(database['echo_concurrent'])} with the same "
+                  f"ten callers, {echo_ratio:.1f} times the single database caller. That is the most the RPC path "
+                  "allows the database ratio to reach here."]
+    cpu = database.get("service_cpu_ms_per_call")
+    if cpu:
+        lines += ["", f"CPU time of the service process per call with ten callers (from /proc/<pid>/stat): "
+                  f"{cpu['wait_in_database']} ms for `wait_in_database`, {cpu['echo']} ms for `echo`. The difference "
+                  "is the database work around the sleep: a pool checkout with SQLAlchemy's pre-ping query, "
+                  "psycopg's BEGIN, the query and the ROLLBACK when the worker's session closes, four round trips "
+                  "to PostgreSQL, each through eventlet's hub."]
     if database["ratio"] < DATABASE_GOAL:
         lines += ["", f"**Missed:** {database['ratio']:.1f}×; the goal is {DATABASE_GOAL:.0f}×."]
+        if sleep is not None and sleep < 1.0:
+            lines += ["", "Cause: not the database wait, which cooperates, but CPU time. The single caller spends "
+                      f"{1000 / database['baseline']['median']:.1f} ms per call, {database['wait_ms']} ms of it asleep "
+                      "in PostgreSQL. With ten callers, the callers' threads, the service, RabbitMQ and "
+                      f"PostgreSQL need more CPU time per second than the {_cores_text()} shared cores give, "
+                      f"so each call took {10 * 1000 / database['subject']['median']:.1f} ms."]
     return lines
 
 
@@ -247,10 +331,16 @@ def _scale_out_section(scale: dict) -> list[str]:
         "",
         "## Scale-out",
         "",
-        "The tuned echo RPC with 20 callers against two `nameko run` processes of the service, against one.",
-        "On a machine where the callers, the broker and the services share few cores, a second process",
-        "adds little; the ratio shows how much.",
+        "The tuned echo RPC with 20 callers against two `nameko run` processes of one service, against one",
+        "process of another, both running at once with alternating rounds. The callers, RabbitMQ and the",
+        f"services share {_cores_text()} cores, so a second process can only use CPU time that the rest leaves.",
     ]
+
+
+def _cores_text() -> str:
+    import os
+
+    return str(os.cpu_count())
 
 
 def _external_section(benchmarks: dict) -> list[str]:

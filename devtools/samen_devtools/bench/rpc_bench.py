@@ -18,6 +18,15 @@ from samen_devtools.bench import harness
 from samen_devtools.bench.raw_rpc import Guarantees, RawCaller
 from samen_gateway.rpc_pool import RpcPool
 
+# Frames that mark the stages of an RPC in a nameko 2.14.1 service, for py-spy profiles.
+SERVICE_STAGES = {
+    "reply publish": "Responder.send_response",
+    "the method itself": "EchoService.echo",
+    "worker: green thread, context, dependency hooks": "ServiceContainer._run_worker",
+    "deadline check and dispatch": "handle_message",
+    "AMQP read loop": "drain_events",
+    "eventlet hub": "eventlet/hubs/",
+}
 CALLERS = 20
 DATABASE_CALLERS = 10
 DATABASE_WAIT_MS = 10
@@ -105,10 +114,10 @@ class RpcBench:
             callers.append(lambda cluster=cluster: cluster.bench_stock.echo(1))
         return callers
 
-    def samen_callers(self, count: int, method: str = "echo", argument=1) -> list:
+    def samen_callers(self, count: int, method: str = "echo", argument=1, service: str = "bench") -> list:
         pool = RpcPool({"AMQP_URI": self.vhost.amqp_uri, "serializer": "json"}, size=count, timeout=10)
         self._clients.append(pool.close)
-        return [lambda: pool.call("bench", method, _context_data(), argument) for _ in range(count)]
+        return [lambda: pool.call(service, method, _context_data(), argument) for _ in range(count)]
 
     def raw_callers(self, count: int, guarantees: Guarantees) -> list:
         callers = []
@@ -138,68 +147,137 @@ class RpcBench:
         load = threading.Thread(target=run_threads, args=(callers, seconds + 1.5))
         load.start()
         time.sleep(0.5)
-        result = harness.profile(pid, seconds, self.work_dir / f"{name}.pyspy.txt")
+        result = harness.profile(pid, seconds, self.work_dir / f"{name}.pyspy.txt", stages=SERVICE_STAGES)
         load.join()
         return result
 
     # Benchmarks.
 
+    def measure_pair(self, subject: list, baseline: list) -> tuple[harness.Sample, harness.Sample, list[float]]:
+        """Measure `subject` and `baseline` callers in alternating rounds, and return both and the ratio per pair.
+
+        Load from other processes on a shared machine drifts within seconds. Alternating the rounds
+        exposes both sides to the same drift, and the spread of the ratios per pair shows what is left.
+        """
+        run_subject = lambda seconds: run_threads(subject, seconds)  # noqa: E731
+        run_baseline = lambda seconds: run_threads(baseline, seconds)  # noqa: E731
+        for _ in range(self.rounds.warmup):
+            run_baseline(self.rounds.seconds)
+            run_subject(self.rounds.seconds)
+        one_round = harness.Rounds(0, 1, self.rounds.seconds)
+        subject_rates, baseline_rates, ratios = [], [], []
+        for _ in range(self.rounds.repeats):
+            baseline_rate = harness.measure(run_baseline, one_round).rates[0]
+            subject_rate = harness.measure(run_subject, one_round).rates[0]
+            baseline_rates.append(baseline_rate)
+            subject_rates.append(subject_rate)
+            ratios.append(subject_rate / baseline_rate if baseline_rate else 0.0)
+        return harness.Sample(subject_rates), harness.Sample(baseline_rates), ratios
+
     def nameko_against_raw(self, label: str, target: str, guarantees: Guarantees, max_workers: int,
                            make_callers, profile: bool) -> dict:
-        """Measure sequential and concurrent round trips of one nameko path and of its raw baseline."""
-        raw = self.start_raw_server(guarantees, prefetch=max_workers)
-        raw_one = self.raw_callers(1, guarantees)
-        self.wait_until_answering(raw_one[0])
-        raw_sequential = self.measure(raw_one)
-        raw_concurrent = self.measure(self.raw_callers(CALLERS, guarantees))
-        self.stop(raw)
+        """Measure sequential and concurrent round trips of one nameko path and of its raw baseline.
 
+        The raw server and the nameko service run side by side (each idle while the other is
+        measured), so their rounds can alternate.
+        """
+        raw = self.start_raw_server(guarantees, prefetch=max_workers)
         service = self.start_service(target, max_workers=max_workers)
+        raw_one = self.raw_callers(1, guarantees)
         one = make_callers(1)
+        self.wait_until_answering(raw_one[0])
         self.wait_until_answering(one[0])
-        sequential = self.measure(one)
+
+        sequential = _paired_comparison(*self.measure_pair(one, raw_one))
         many = make_callers(CALLERS)
-        concurrent = self.measure(many)
+        concurrent = _paired_comparison(*self.measure_pair(many, self.raw_callers(CALLERS, guarantees)))
         profile_result = None
         if profile:
             profile_result = self.profile_under_load(service[0].pid, many, f"rpc-{label}")
-        self.stop(service)
+        self.stop(service + raw)
         return {
             "label": label,
             "max_workers": max_workers,
             "guarantees": guarantees.as_dict(),
-            "sequential": _comparison(sequential, raw_sequential),
-            "concurrent": _comparison(concurrent, raw_concurrent),
+            "sequential": sequential,
+            "concurrent": concurrent,
             "profile": profile_result,
         }
 
     def scale_out(self, max_workers: int) -> dict:
-        """Measure 20 callers against one and against two processes of the Samen echo service."""
-        results = {}
-        for replicas in (1, 2):
-            service = self.start_service("EchoService", replicas=replicas, max_workers=max_workers)
-            callers = self.samen_callers(CALLERS)
-            self.wait_until_answering(callers[0])
-            if replicas == 2:
-                # Both consumers must be attached before timing, or the first takes every request.
-                _wait_for_consumers(self.vhost, "rpc-bench", 2)
-            results[replicas] = self.measure(callers)
-            self.stop(service)
-        return _comparison(results[2], results[1])
+        """Measure 20 callers against two processes of the Samen echo service and against one.
+
+        Both deployments listen at once on queues of their own (services `bench` and
+        `bench_scaled`), so their rounds alternate like the RPC comparison.
+        """
+        single = self.start_service("EchoService", max_workers=max_workers)
+        pair = self.start_service("ScaledEchoService", replicas=2, max_workers=max_workers)
+        single_callers = self.samen_callers(CALLERS)
+        pair_callers = self.samen_callers(CALLERS, service="bench_scaled")
+        self.wait_until_answering(single_callers[0])
+        self.wait_until_answering(pair_callers[0])
+        # Both consumers must be attached before timing, or the first takes every request.
+        _wait_for_consumers(self.vhost, "rpc-bench_scaled", 2)
+        result = _paired_comparison(*self.measure_pair(pair_callers, single_callers))
+        self.stop(single + pair)
+        return result
 
     def database_wait(self, max_workers: int) -> dict:
-        """Measure an RPC that waits DATABASE_WAIT_MS in PostgreSQL with 10 callers against 1."""
+        """Measure an RPC that waits DATABASE_WAIT_MS in PostgreSQL with 10 callers against 1.
+
+        Two checks explain a low ratio. `concurrent_sleep_seconds` times 10 concurrent calls that
+        each sleep 0.2 s in PostgreSQL: about 0.2 s means a waiting query lets the other green
+        threads run, about 2 s means it blocks the service. `echo_concurrent` is the echo RPC
+        with the same 10 callers, the most the RPC path carries without any database work.
+        """
         harness.create_database(f"{harness.DATABASE_PREFIX}bench")
         service = self.start_service("EchoService", max_workers=max_workers)
         one = self.samen_callers(1, "wait_in_database", DATABASE_WAIT_MS)
         self.wait_until_answering(one[0])
-        single = self.measure(one)
+
+        sleepers = self.samen_callers(DATABASE_CALLERS, "wait_in_database", 200)
+        # The first pass opens the pool slots and database connections, and the second is timed.
+        for _ in range(2):
+            started = time.perf_counter()
+            threads = [threading.Thread(target=call) for call in sleepers]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            concurrent_sleep = time.perf_counter() - started
+
         many = self.samen_callers(DATABASE_CALLERS, "wait_in_database", DATABASE_WAIT_MS)
-        concurrent = self.measure(many)
-        result = _comparison(concurrent, single)
+        subject, baseline, ratios = self.measure_pair(many, one)
+        result = _paired_comparison(subject, baseline, ratios)
         result["wait_ms"] = DATABASE_WAIT_MS
+        result["concurrent_sleep_seconds"] = round(concurrent_sleep, 2)
+        echo_callers = self.samen_callers(DATABASE_CALLERS)
+        echo = self.measure(echo_callers)
+        result["echo_concurrent"] = echo.as_dict()
+        result["echo_ratio"] = round(echo.median / baseline.median, 2) if baseline.median else None
+        result["service_cpu_ms_per_call"] = {
+            "wait_in_database": _cpu_ms_per_call(service[0].pid, many, self.rounds.seconds),
+            "echo": _cpu_ms_per_call(service[0].pid, echo_callers, self.rounds.seconds),
+        }
         self.stop(service)
         return result
+
+
+def _cpu_ms_per_call(pid: int, callers: list, seconds: float) -> float:
+    """Run `callers` for one round of `seconds` and return the CPU time process `pid` spent per call, in ms."""
+    before = harness.cpu_seconds([pid])
+    calls = run_threads(callers, seconds)
+    return round((harness.cpu_seconds([pid]) - before) * 1000 / calls, 2) if calls else 0.0
+
+
+def _paired_comparison(subject: harness.Sample, baseline: harness.Sample, ratios: list[float]) -> dict:
+    """Compare alternating rounds: the ratio is the median of the ratios per pair of rounds."""
+    result = _comparison(subject, baseline)
+    ratio_sample = harness.Sample(ratios)
+    result["ratio"] = round(ratio_sample.median, 3)
+    result["ratio_spread"] = round(ratio_sample.spread, 3)
+    result["ratio_rounds"] = [round(ratio, 3) for ratio in ratios]
+    return result
 
 
 def _comparison(subject: harness.Sample, baseline: harness.Sample) -> dict:

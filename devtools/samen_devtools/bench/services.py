@@ -36,3 +36,9 @@ class EchoService:
         """Hold a pooled connection while PostgreSQL sleeps for `milliseconds`."""
         self.db.execute(text("SELECT pg_sleep(:seconds)"), {"seconds": milliseconds / 1000})
         return True
+
+
+class ScaledEchoService(EchoService):
+    """The Samen echo service under another name, for the scale-out benchmark's second deployment."""
+
+    name = "bench_scaled"
