@@ -9,6 +9,7 @@ accepted, so `alg: none` or an HMAC token signed with the public key fail verifi
 from __future__ import annotations
 
 import enum
+import uuid
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -133,11 +134,18 @@ def verify_access_token(token: str, key: bytes | None = None) -> Caller:
         raise Unauthorized() from None
     if claims.get("typ") != "access":
         raise Unauthorized()
+    roles = claims.get("roles", [])
+    try:
+        uuid.UUID(str(claims["sub"]))
+    except ValueError:
+        raise Unauthorized() from None
+    if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+        raise Unauthorized()
     return Caller(
         account_id=claims["sub"],
         kind=kind,
         organisation_id=claims.get("org", ""),
-        roles=frozenset(claims.get("roles", [])),
+        roles=frozenset(roles),
         language=claims.get("lang", "nl"),
         session_id=claims.get("sid"),
     )

@@ -58,11 +58,35 @@ def pick_language(accept_language: str | None) -> str:
     return sorted(ranked)[0][2]
 
 
+_UNITS = {
+    "nl": (("seconde", "seconden"), ("minuut", "minuten"), ("uur", "uur")),
+    "en": (("second", "seconds"), ("minute", "minutes"), ("hour", "hours")),
+}
+
+
+def format_duration(seconds: int, language: str) -> str:
+    """Return a wait such as "1 seconde", "15 minuten" or "2 hours", rounded up."""
+    seconds = max(0, int(seconds))
+    second, minute, hour = _UNITS[normalise_language(language)]
+    if seconds < 60:
+        count, names = seconds, second
+    elif seconds < 3600:
+        count, names = -(-seconds // 60), minute
+    else:
+        count, names = -(-seconds // 3600), hour
+    return f"{count} {names[0] if count == 1 else names[1]}"
+
+
 def translate(key: str, language: str | None = None, **params: object) -> str:
     language = normalise_language(language)
     texts = _catalogue.get(key)
     if texts is None:
         return key
+    if "seconds" in params and "wait" not in params:
+        try:
+            params["wait"] = format_duration(int(params["seconds"]), language)
+        except (TypeError, ValueError):
+            pass
     template = texts[language]
     try:
         return template.format(**params)
@@ -110,8 +134,8 @@ register(
             "en": "The request took too long and was dropped. Please try again.",
         },
         "too_many_requests": {
-            "nl": "Te veel pogingen. Wacht {seconds} seconden en probeer het opnieuw.",
-            "en": "Too many attempts. Wait {seconds} seconds and try again.",
+            "nl": "Te veel pogingen. Wacht {wait} en probeer het opnieuw.",
+            "en": "Too many attempts. Wait {wait} and try again.",
         },
         "naive_timestamp": {
             "nl": "Tijdstip {value} heeft geen tijdzone. Geef een tijdzone op, bijvoorbeeld +01:00.",

@@ -60,6 +60,9 @@ def configure_logging(service: str, level: str | None = None, json_output: bool 
     # py-amqp warns about every frame that arrives on a channel being closed. That happens on each
     # RPC to a service that is not running, which the gateway logs as rpc.unknown_service.
     logging.getLogger("amqp").setLevel(max(logging.ERROR, root.level))
+    # nameko logs every expected exception (SamenError) with its traceback at WARNING; the RPC
+    # entrypoint logs those as one rpc.rejected line instead. Unexpected errors stay at ERROR.
+    logging.getLogger("nameko.containers").setLevel(max(logging.ERROR, root.level))
 
 
 def _add_service(service: str):

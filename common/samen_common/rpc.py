@@ -103,6 +103,9 @@ class SamenRpc(Rpc):
         super().handle_message(body, message)
 
     def handle_result(self, message, worker_ctx, result, exc_info):
+        if exc_info is not None and isinstance(exc_info[1], SamenError):
+            # An expected outcome (404, a rule that rejects the input): one line, no traceback.
+            log.info("rpc.rejected", method=self.method_name, code=exc_info[1].code, status=exc_info[1].status)
         if exc_info is not None and not isinstance(exc_info[1], SamenError):
             if _is_database_outage(exc_info[1]):
                 log.warning("rpc.database_unavailable", method=self.method_name, error=str(exc_info[1])[:300])

@@ -57,6 +57,8 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
     @app.after_request
     def finish(response):
         response.headers["X-Request-ID"] = g.get("request_id", "")
+        if g.get("language"):
+            response.headers.setdefault("Content-Language", g.language)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         if request.path.startswith("/api/"):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass, field
 
 from flask import Blueprint, jsonify, request
 from marshmallow import Schema, ValidationError
 
-from samen_common.errors import InvalidInput
+from samen_common.errors import InvalidInput, UnsupportedMediaType
 from samen_gateway.context import current_caller
 
 
@@ -62,10 +63,7 @@ def endpoint(
             if auth:
                 current_caller()
             if body is not None:
-                payload = request.get_json(silent=True)
-                if payload is None:
-                    raise InvalidInput("invalid_json")
-                kwargs["body"] = body().load(payload)
+                kwargs["body"] = body().load(_json_body())
             if query is not None:
                 kwargs["query"] = query().load(request.args.to_dict())
             result = view(*args, **kwargs)
@@ -77,6 +75,37 @@ def endpoint(
         return wrapper
 
     return decorator
+
+
+def _json_body():
+    """Return the parsed JSON body, rejecting other media types and text that is not valid Unicode."""
+    if not request.is_json:
+        raise UnsupportedMediaType("json_required")
+    # Reading the body enforces MAX_CONTENT_LENGTH, also for chunked bodies, and raises 413.
+    raw = request.get_data(cache=True)
+    try:
+        payload = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise InvalidInput("invalid_json") from None
+    if _has_lone_surrogate(payload):
+        raise InvalidInput("invalid_text")
+    return payload
+
+
+def _has_lone_surrogate(value, depth: int = 0) -> bool:
+    if depth > 50:
+        return False
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k, depth + 1) or _has_lone_surrogate(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(item, depth + 1) for item in value)
+    return False
 
 
 def _is_data(result) -> bool:

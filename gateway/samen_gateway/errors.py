@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import structlog
 from flask import Flask, g, jsonify
 from marshmallow import ValidationError
@@ -64,12 +66,67 @@ i18n.register(
     {
         "method_not_allowed": {"nl": "Deze methode is hier niet toegestaan.", "en": "This method is not allowed here."},
         "invalid_json": {"nl": "De body is geen geldige JSON.", "en": "The body is not valid JSON."},
+        "json_required": {
+            "nl": "Stuur de body als JSON met Content-Type: application/json.",
+            "en": "Send the body as JSON with Content-Type: application/json.",
+        },
+        "invalid_text": {
+            "nl": "De body bevat tekst die geen geldige Unicode is.",
+            "en": "The body contains text that is not valid Unicode.",
+        },
         "validation_failed": {
             "nl": "Een of meer velden zijn ongeldig.",
             "en": "One or more fields are invalid.",
         },
     }
 )
+
+
+# marshmallow's own field messages, in Dutch; English keeps marshmallow's text.
+VALIDATION_MESSAGES_NL = {
+    "Missing data for required field.": "Dit veld is verplicht.",
+    "Unknown field.": "Onbekend veld.",
+    "Field may not be null.": "Dit veld mag niet leeg zijn.",
+    "Not a valid string.": "Geen geldige tekst.",
+    "Not a valid integer.": "Geen geldig geheel getal.",
+    "Not a valid number.": "Geen geldig getal.",
+    "Not a valid boolean.": "Geen geldige ja/nee-waarde.",
+    "Not a valid date.": "Geen geldige datum.",
+    "Not a valid datetime.": "Geen geldig tijdstip.",
+    "Not a valid UUID.": "Geen geldig id.",
+    "Not a valid list.": "Geen geldige lijst.",
+    "Not a valid mapping type.": "Geen geldig object.",
+    "Invalid input type.": "Ongeldig invoertype.",
+    "Invalid value.": "Ongeldige waarde.",
+}
+_LENGTH = re.compile(r"^Length must be between (\d+) and (\d+)\.$")
+_MIN_LENGTH = re.compile(r"^Shorter than minimum length (\d+)\.$")
+_MAX_LENGTH = re.compile(r"^Longer than maximum length (\d+)\.$")
+_ONE_OF = re.compile(r"^Must be one of: (.*)\.$")
+
+
+def translate_validation(messages, lang: str):
+    """Translate marshmallow's messages, nested per field, into the request's language."""
+    if lang != "nl":
+        return messages
+    if isinstance(messages, dict):
+        return {key: translate_validation(value, lang) for key, value in messages.items()}
+    if isinstance(messages, list):
+        return [translate_validation(value, lang) for value in messages]
+    if not isinstance(messages, str):
+        return messages
+    if messages in VALIDATION_MESSAGES_NL:
+        return VALIDATION_MESSAGES_NL[messages]
+    for pattern, template in (
+        (_LENGTH, "De lengte moet tussen {0} en {1} liggen."),
+        (_MIN_LENGTH, "Korter dan de minimale lengte {0}."),
+        (_MAX_LENGTH, "Langer dan de maximale lengte {0}."),
+        (_ONE_OF, "Moet een van deze waarden zijn: {0}."),
+    ):
+        match = pattern.match(messages)
+        if match:
+            return template.format(*match.groups())
+    return messages
 
 
 def language() -> str:
@@ -107,6 +164,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ValidationError)
     def handle_validation(exc: ValidationError):
         fields = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        fields = translate_validation(fields, language())
         return error_response(
             "validation_failed", i18n.translate("validation_failed", language()), 400, details=fields
         )

@@ -9,8 +9,8 @@ i18n.register(
             "en": "Account number or password is incorrect.",
         },
         "login_throttled": {
-            "nl": "Te veel mislukte pogingen. Wacht {seconds} seconden en probeer het opnieuw.",
-            "en": "Too many failed attempts. Wait {seconds} seconds and try again.",
+            "nl": "Te veel mislukte pogingen. Wacht {wait} en probeer het opnieuw.",
+            "en": "Too many failed attempts. Wait {wait} and try again.",
         },
         "refresh_token_invalid": {
             "nl": "Je sessie is verlopen of ingetrokken. Log opnieuw in.",
@@ -39,6 +39,14 @@ i18n.register(
         "password_contains_account_number": {
             "nl": "Het wachtwoord mag je accountnummer niet bevatten.",
             "en": "The password must not contain your account number.",
+        },
+        "password_invalid_characters": {
+            "nl": "Het wachtwoord bevat onzichtbare of stuurtekens. Gebruik letters, cijfers, spaties en leestekens.",
+            "en": "The password contains invisible or control characters. Use letters, digits, spaces and punctuation.",
+        },
+        "password_too_simple": {
+            "nl": "Het wachtwoord herhaalt te weinig verschillende tekens. Kies een langere zin of meer variatie.",
+            "en": "The password repeats too few different characters. Choose a longer phrase or more variety.",
         },
         "password_same_as_current": {
             "nl": "Het nieuwe wachtwoord is gelijk aan het huidige.",

@@ -17,6 +17,7 @@ from samen_accounts.models import (
     Guardianship,
     Location,
     LoginAttempt,
+    PasswordResetToken,
     Placement,
     RefreshToken,
     StaffGroup,
@@ -117,9 +118,48 @@ def insert_audit(
 
 
 def refresh_token_for_update(session: Session, token_hash: str) -> RefreshToken | None:
+    """Lock a refresh token row and reload it, so a concurrent rotation is seen."""
     return session.scalars(
-        select(RefreshToken).where(RefreshToken.token_hash == token_hash).with_for_update()
+        select(RefreshToken)
+        .where(RefreshToken.token_hash == token_hash)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).first()
+
+
+def reset_token_for_update(session: Session, token_hash: str) -> PasswordResetToken | None:
+    return session.scalars(
+        select(PasswordResetToken)
+        .where(PasswordResetToken.token_hash == token_hash)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def count_recent_reset_tokens(session: Session, account_id: uuid.UUID, since: datetime) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(PasswordResetToken)
+            .where(PasswordResetToken.account_id == account_id, PasswordResetToken.created_at >= since)
+        )
+        or 0
+    )
+
+
+def nth_failure_time(
+    session: Session, *, since: datetime, offset: int, account_number: str | None = None,
+    client_address: str | None = None,
+) -> datetime | None:
+    """Return the time of the failure at `offset` (oldest first) within the window."""
+    conditions = [LoginAttempt.occurred_at >= since, LoginAttempt.succeeded.is_(False)]
+    if account_number is not None:
+        conditions.append(LoginAttempt.account_number == account_number)
+    if client_address is not None:
+        conditions.append(LoginAttempt.client_address == client_address)
+    return session.scalar(
+        select(LoginAttempt.occurred_at).where(*conditions).order_by(LoginAttempt.occurred_at).offset(offset).limit(1)
+    )
 
 
 def revoke_family(session: Session, family_id: uuid.UUID, reason: str, now: datetime) -> None:

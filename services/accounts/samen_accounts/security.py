@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,34 +41,67 @@ def common_passwords() -> frozenset[str]:
     return frozenset(FREQUENCY_LISTS["passwords"]) | _DUTCH_COMMON
 
 
+def normalise_password(password: str) -> str:
+    """Return the NFKC form, so the same password typed on different devices matches."""
+    return unicodedata.normalize("NFKC", password)
+
+
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher.hash(normalise_password(password))
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Check a password in constant work whether or not the account exists."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        matched = _hasher.verify(password_hash or _DUMMY_HASH, normalise_password(password))
+    except (VerifyMismatchError, VerificationError, InvalidHashError, UnicodeEncodeError):
         return False
+    return matched and password_hash is not None
 
 
 def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
 
 
+# Letter substitutions people use to dress up a common word ("Passw0rd", "W3lkom").
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+_TRAILING_DIGITS_AND_SYMBOLS = re.compile(r"[\d\W_]+$")
+
+
 def password_problem(password: str, *, account_number: str | None = None) -> str | None:
-    """Return the message key that explains why a new password is rejected, or None."""
-    if len(password) < MIN_PASSWORD_LENGTH:
+    """Return the message key that explains why a new password is rejected, or None.
+
+    The checks run on the NFKC form that is hashed, so full-width or composed characters cannot
+    dress up a common password.
+    """
+    normalised = normalise_password(password)
+    if any(unicodedata.category(char).startswith("C") for char in normalised):
+        return "password_invalid_characters"
+    if len(normalised) < MIN_PASSWORD_LENGTH:
         return "password_too_short"
-    if len(password) > MAX_PASSWORD_LENGTH:
+    if not normalised.strip():
+        return "password_too_simple"
+    if len(normalised) > MAX_PASSWORD_LENGTH:
         return "password_too_long"
-    lowered = password.lower()
-    if lowered in common_passwords():
+    folded = normalised.casefold()
+    if len(set(folded)) < 3:
+        return "password_too_simple"
+    if _is_common(folded):
         return "password_common"
-    if account_number and account_number in password:
+    if account_number and account_number in normalised:
         return "password_contains_account_number"
     return None
+
+
+def _is_common(folded: str) -> bool:
+    common = common_passwords()
+    if folded in common or folded.translate(_LEET) in common:
+        return True
+    # A common word with digits or symbols added at the end ("Welkom1!", "Qwerty123!").
+    base = _TRAILING_DIGITS_AND_SYMBOLS.sub("", folded)
+    if len(base) >= 4 and (base in common or base.translate(_LEET) in common):
+        return True
+    return False
 
 
 def opaque_token() -> str:

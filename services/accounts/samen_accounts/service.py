@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import date, datetime, timedelta
 
@@ -27,6 +28,7 @@ from samen_accounts.security import (
     hash_password,
     issue_access_token,
     needs_rehash,
+    normalise_password,
     opaque_token,
     pair_delay,
     password_problem,
@@ -48,6 +50,10 @@ configure_logging("accounts")
 log = structlog.get_logger(__name__)
 
 UNKNOWN_ADDRESS = "unknown"
+# At most this many reset e-mails per account within the window; further requests get the
+# same answer but send nothing.
+RESET_REQUESTS_PER_WINDOW = 3
+RESET_REQUEST_WINDOW = timedelta(minutes=15)
 
 
 def _uuid(value: str) -> uuid.UUID:
@@ -126,24 +132,33 @@ class AccountsService(staff_events.StaffEventsMixin):
         return tokens
 
     def _throttle_wait(self, account_number: str, address: str, now: datetime) -> int:
+        """Return the seconds this account number and address must wait, or 0.
+
+        An address that logged in to this account before is exempt from the address-wide and
+        account-wide counters, so neither a guesser elsewhere nor others behind the same address
+        (a shared network) can keep the account's owner out; the per-pair wait still applies.
+        """
         settings = throttle_settings()
         since = now - settings.window
-
-        per_address = queries.count_failures(self.db, since=since, client_address=address)
-        if per_address >= settings.failures_per_address:
-            return int(settings.window.total_seconds())
-
         known = queries.is_known_address(
             self.db, account_number=account_number, client_address=address,
             since=now - _days(settings.known_address_days),
         )
+
         if not known:
+            per_address = queries.count_failures(self.db, since=since, client_address=address)
+            if per_address >= settings.failures_per_address:
+                return self._window_wait(
+                    now, since, per_address - settings.failures_per_address, client_address=address
+                )
             per_account = queries.count_failures_from_unknown_addresses(
                 self.db, since=since, known_since=now - _days(settings.known_address_days),
                 account_number=account_number,
             )
             if per_account >= settings.failures_per_account:
-                return int(settings.window.total_seconds())
+                return self._window_wait(
+                    now, since, per_account - settings.failures_per_account, account_number=account_number
+                )
 
         per_pair = queries.count_failures(self.db, since=since, account_number=account_number, client_address=address)
         delay = pair_delay(per_pair, settings)
@@ -151,8 +166,16 @@ class AccountsService(staff_events.StaffEventsMixin):
             last = queries.last_failure_at(self.db, since=since, account_number=account_number, client_address=address)
             remaining = (last + delay - now).total_seconds() if last else 0
             if remaining > 0:
-                return max(1, int(remaining + 0.999))
+                return max(1, math.ceil(remaining))
         return 0
+
+    def _window_wait(self, now: datetime, since: datetime, offset: int, **scope) -> int:
+        """Return the seconds until enough failures leave the window for the count to drop below its limit."""
+        oldest = queries.nth_failure_time(self.db, since=since, offset=offset, **scope)
+        if oldest is None:
+            return 1
+        window = throttle_settings().window
+        return max(1, math.ceil((oldest + window - now).total_seconds()))
 
     def _start_session(self, account: Account, remember_me: bool, address: str, now: datetime) -> dict:
         family_id = uuid.uuid4()
@@ -187,33 +210,36 @@ class AccountsService(staff_events.StaffEventsMixin):
 
     @rpc
     def refresh(self, refresh_token: str) -> dict:
+        """Rotate a refresh token; a second use of a rotated token revokes the whole login.
+
+        The row lock serialises concurrent uses of one token: the first rotates it and every
+        later one, even a simultaneous one, sees it rotated and is treated as reuse.
+        """
         now = utcnow()
         address = self.context.client_address or UNKNOWN_ADDRESS
+        outcome = "invalid"
         with atomic(self.db):
             row = queries.refresh_token_for_update(self.db, token_digest(refresh_token or ""))
+            account = self.db.get(Account, row.account_id) if row is not None else None
             if row is None:
-                raise Unauthorized("refresh_token_invalid")
-            if row.rotated_at is not None and row.revoked_at is None:
+                outcome = "invalid"
+            elif row.rotated_at is not None:
                 queries.revoke_family(self.db, row.family_id, "reuse_detected", now)
                 queries.insert_audit(
                     self.db, "refresh_token_reused", account_id=row.account_id, client_address=address,
                     request_id=self.context.request_id, details={"family_id": str(row.family_id)},
                 )
                 log.warning("refresh.reuse_detected", account_id=str(row.account_id), family_id=str(row.family_id))
-                reused = True
+                outcome = "reused"
+            elif row.revoked_at is not None or row.expires_at <= now or not account.active:
+                outcome = "invalid"
             else:
-                reused = False
-        if reused:
+                row.rotated_at = now
+                new_refresh = self._new_refresh_token(account, row.family_id, row.remember_me, address, now)
+                response = self._token_response(account, row.family_id, new_refresh, now)
+                outcome = "rotated"
+        if outcome != "rotated":
             raise Unauthorized("refresh_token_invalid")
-
-        with atomic(self.db):
-            row = queries.refresh_token_for_update(self.db, token_digest(refresh_token))
-            account = self.db.get(Account, row.account_id)
-            if row.revoked_at is not None or row.rotated_at is not None or row.expires_at <= now or not account.active:
-                raise Unauthorized("refresh_token_invalid")
-            row.rotated_at = now
-            new_refresh = self._new_refresh_token(account, row.family_id, row.remember_me, address, now)
-            response = self._token_response(account, row.family_id, new_refresh, now)
         return response
 
     @rpc
@@ -251,23 +277,35 @@ class AccountsService(staff_events.StaffEventsMixin):
 
     @rpc
     def change_password(self, current_password: str, new_password: str) -> dict:
+        """Change the caller's password after checking the current one; revoke other logins.
+
+        Wrong current passwords count as failed logins of the account from the caller's
+        address, so a stolen session cannot be used to guess the password without limit.
+        """
         caller = self.caller()
         account = self.db.get(Account, uuid.UUID(caller.account_id))
         if account is None or not account.active:
             raise Unauthorized()
-        if not tpool.execute(verify_password, account.password_hash, current_password or ""):
+        address = self.context.client_address or UNKNOWN_ADDRESS
+        now = utcnow()
+        with atomic(self.db):
+            wait = self._throttle_wait(account.account_number, address, now)
+        if wait:
+            raise TooManyRequests("login_throttled", seconds=wait)
+
+        if not tpool.execute(verify_password, account.password_hash, normalise_password(current_password or "")):
             with atomic(self.db):
+                self.db.add(LoginAttempt(account_number=account.account_number, client_address=address, succeeded=False))
                 queries.insert_audit(
                     self.db, "password_change_failed", account_id=account.id,
-                    client_address=self.context.client_address, request_id=self.context.request_id,
+                    client_address=address, request_id=self.context.request_id,
                 )
             raise InvalidInput("current_password_wrong")
         self._check_policy(new_password, account)
-        if current_password == new_password:
+        if normalise_password(current_password) == normalise_password(new_password):
             raise InvalidInput("password_same_as_current")
 
         new_hash = tpool.execute(hash_password, new_password)
-        now = utcnow()
         with atomic(self.db):
             account = self.db.get(Account, account.id, with_for_update=True)
             account.password_hash = new_hash
@@ -276,7 +314,7 @@ class AccountsService(staff_events.StaffEventsMixin):
             queries.revoke_account_families(self.db, account.id, "password_changed", now, keep_family=keep)
             queries.insert_audit(
                 self.db, "password_changed", account_id=account.id,
-                client_address=self.context.client_address, request_id=self.context.request_id,
+                client_address=address, request_id=self.context.request_id,
             )
             self.outbox.add(self.db, "password_changed", {"account_id": str(account.id)})
         return {"changed": True}
@@ -294,7 +332,14 @@ class AccountsService(staff_events.StaffEventsMixin):
         raw = opaque_token()
         with atomic(self.db):
             account = queries.account_by_number(self.db, account_number)
-            if account is not None and account.active and account.email:
+            sendable = account is not None and account.active and account.email
+            if sendable and queries.count_recent_reset_tokens(
+                self.db, account.id, now - RESET_REQUEST_WINDOW
+            ) >= RESET_REQUESTS_PER_WINDOW:
+                # The answer stays the same, but no more e-mails go out until the window passes.
+                log.info("password_reset.limited", account_id=str(account.id))
+                sendable = False
+            if sendable:
                 self.db.add(
                     PasswordResetToken(account_id=account.id, token_hash=token_digest(raw), expires_at=now + settings.reset_ttl)
                 )
@@ -318,11 +363,7 @@ class AccountsService(staff_events.StaffEventsMixin):
     def confirm_password_reset(self, token: str, new_password: str) -> dict:
         now = utcnow()
         with atomic(self.db):
-            row = self.db.scalars(
-                select(PasswordResetToken)
-                .where(PasswordResetToken.token_hash == token_digest(token or ""))
-                .with_for_update()
-            ).first()
+            row = queries.reset_token_for_update(self.db, token_digest(token or ""))
             if row is None or row.used_at is not None or row.expires_at <= now:
                 queries.insert_audit(
                     self.db, "password_reset_rejected", account_id=row.account_id if row else None,
@@ -340,11 +381,7 @@ class AccountsService(staff_events.StaffEventsMixin):
         new_hash = tpool.execute(hash_password, new_password)
 
         with atomic(self.db):
-            row = self.db.scalars(
-                select(PasswordResetToken)
-                .where(PasswordResetToken.token_hash == token_digest(token))
-                .with_for_update()
-            ).first()
+            row = queries.reset_token_for_update(self.db, token_digest(token))
             if row.used_at is not None:
                 raise InvalidInput("reset_token_invalid")
             row.used_at = now
