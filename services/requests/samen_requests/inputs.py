@@ -11,6 +11,19 @@ from samen_common.timeutil import AMSTERDAM, parse_aware
 from samen_requests.domain.enums import Daypart
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+# Dates the schedule can compute: the Dutch holiday rules in use start in 2014 (King's Day), and
+# nothing in childcare is planned decades ahead.
+FIRST_DAY = date(2014, 1, 1)
+LAST_DAY = date(2099, 12, 31)
+
+
+def _in_range(day: date, field: str) -> date:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InvalidInput(
+            "date_out_of_range", field=field, value=day.isoformat(),
+            first=FIRST_DAY.isoformat(), last=LAST_DAY.isoformat(),
+        )
+    return day
 
 
 def parse_id(value) -> uuid.UUID:
@@ -31,11 +44,15 @@ def parse_day(value, field: str) -> date:
         return value
     text = str(value or "").strip()
     if "T" in text or " " in text:
-        return parse_aware(text, field=field).astimezone(AMSTERDAM).date()
+        try:
+            return _in_range(parse_aware(text, field=field).astimezone(AMSTERDAM).date(), field)
+        except OverflowError:
+            raise InvalidInput("invalid_date", field=field, value=text) from None
     try:
-        return date.fromisoformat(text)
+        parsed = date.fromisoformat(text)
     except ValueError:
         raise InvalidInput("invalid_date", field=field, value=text) from None
+    return _in_range(parsed, field)
 
 
 def parse_optional_day(value, field: str) -> date | None:
@@ -49,7 +66,7 @@ def parse_month(value) -> tuple[date, date]:
     match = _MONTH.match(str(value or ""))
     if not match or not 1 <= int(match.group(2)) <= 12:
         raise InvalidInput("invalid_month", value=value)
-    first = date(int(match.group(1)), int(match.group(2)), 1)
+    first = _in_range(date(int(match.group(1)), int(match.group(2)), 1), "month")
     following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
     return first, following - timedelta(days=1)
 

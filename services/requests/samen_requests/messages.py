@@ -17,6 +17,10 @@ i18n.register(
             "nl": "{field} moet een datum zijn als JJJJ-MM-DD, niet {value}.",
             "en": "{field} must be a date as YYYY-MM-DD, not {value}.",
         },
+        "date_out_of_range": {
+            "nl": "Datum {value} valt buiten het bereik dat Samen kent ({first} tot en met {last}).",
+            "en": "Date {value} is outside the range Samen handles ({first} to {last}).",
+        },
         "invalid_month": {
             "nl": "De maand moet de vorm JJJJ-MM hebben, niet {value}.",
             "en": "The month must look like YYYY-MM, not {value}.",
