@@ -1,3 +1,4 @@
+import eventlet
 import jwt
 import pytest
 
@@ -98,3 +99,85 @@ def test_access_token_algorithm_allow_list(call):
     forged = jwt.encode(claims, None, algorithm="none")
     with pytest.raises(Unauthorized):
         verify_access_token(forged)
+
+
+def test_simultaneous_refresh_counts_as_reuse(call):
+    tokens = call("login", "100003", DEMO_PASSWORD)
+    results = []
+
+    def use():
+        try:
+            results.append(call("refresh", tokens["refresh_token"])["refresh_token"])
+        except Unauthorized:
+            results.append(None)
+
+    threads = [eventlet.spawn(use) for _ in range(4)]
+    for thread in threads:
+        thread.wait()
+    winners = [token for token in results if token]
+    assert len(winners) <= 1
+    # The reuse revoked the family, so even the winner's token no longer works.
+    for token in winners:
+        with pytest.raises(Unauthorized):
+            call("refresh", token)
+
+
+def test_wrong_current_password_is_throttled(call):
+    token = call("login", "100001", DEMO_PASSWORD)["access_token"]
+    outcomes = []
+    for attempt in range(10):
+        try:
+            call("change_password", f"gok-{attempt}-fout", "Een-ander-lang-wachtwoord-77", token=token)
+        except InvalidInput:
+            outcomes.append("wrong")
+        except TooManyRequests:
+            outcomes.append("throttled")
+            break
+    assert outcomes[:5] == ["wrong"] * 5
+    assert outcomes[-1] == "throttled"
+
+
+def test_known_address_exempt_from_address_counter(call, monkeypatch):
+    monkeypatch.setenv("SAMEN_LOGIN_FAILURES_PER_ADDRESS", "5")
+    call("login", "100001", DEMO_PASSWORD, address="192.0.2.50")
+    for number in range(200000, 200006):
+        with pytest.raises((Unauthorized, TooManyRequests)):
+            call("login", str(number), "guess-guess", address="192.0.2.50")
+    with pytest.raises(TooManyRequests):
+        call("login", "100003", DEMO_PASSWORD, address="192.0.2.50")
+    assert call("login", "100001", DEMO_PASSWORD, address="192.0.2.50")["access_token"]
+
+
+def test_reset_emails_limited_per_account(call, accounts):
+    from sqlalchemy import func, select
+
+    from samen_accounts.models import PasswordResetToken
+
+    for _ in range(5):
+        assert call("request_password_reset", "100001") == {"accepted": True}
+    engine = next(dep for dep in accounts.dependencies if dep.attr_name == "db").engine
+    with engine.connect() as connection:
+        count = connection.scalar(select(func.count()).select_from(PasswordResetToken))
+    assert count == 3
+
+
+def test_password_normalised_to_nfkc(call):
+    import unicodedata
+
+    password = "Wachtwoörd-Ñandú-lang-🙂"
+    token = call("login", "100001", DEMO_PASSWORD)["access_token"]
+    call("change_password", DEMO_PASSWORD, unicodedata.normalize("NFC", password), token=token)
+    assert call("login", "100001", unicodedata.normalize("NFD", password))["access_token"]
+
+
+def test_password_rules_reject_disguised_common(call):
+    token = call("login", "100001", DEMO_PASSWORD)["access_token"]
+    for weak, code in (
+        ("Welkom1!", "password_common"),
+        ("ＷＥＬＫＯＭ０１", "password_common"),
+        ("aaaaaaaa", "password_too_simple"),
+        ("\u200b" * 8 + "abc", "password_invalid_characters"),
+    ):
+        with pytest.raises(InvalidInput) as info:
+            call("change_password", DEMO_PASSWORD, weak, token=token)
+        assert info.value.code == code, weak
