@@ -53,7 +53,7 @@ register(
     language=fields.String(required=True, validate=validate.OneOf(("nl", "en"))),
 )
 register(
-    "placement_changed", publisher="accounts", consumers=("requests",),
+    "placement_changed", publisher="accounts", consumers=("requests", "messaging"),
     summary="A placement was created or changed by the planning system (enrolment or change).",
     placement=fields.Nested(PlacementFacts, required=True),
     organisation_id=_id(),

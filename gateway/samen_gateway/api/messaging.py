@@ -4,16 +4,33 @@ from __future__ import annotations
 
 import base64
 
+import structlog
 from flask import Blueprint, Response, request
 from marshmallow import Schema, fields, validate
 
-from samen_common.errors import InvalidInput
+from samen_common import i18n
+from samen_common.errors import InternalError, InvalidInput, ServiceUnavailable
 from samen_gateway.context import rpc
 from samen_gateway.endpoints import endpoint
+from samen_media.settings import shared_storage
+from samen_media.storage import StorageError, content_disposition, validate_key
+
+log = structlog.get_logger(__name__)
+
+i18n.register(
+    {
+        "keepsake_download_failed": {
+            "nl": "Het schriftje kon niet uit de opslag worden gelezen. Probeer het over een paar minuten opnieuw.",
+            "en": "The notebook could not be read from storage. Try again in a few minutes.",
+        },
+    }
+)
 
 bp = Blueprint("messaging", __name__, url_prefix="/api/v1")
 
 PDF_MIME = "application/pdf"
+# Prefix of the keys under which messaging stores keepsake PDFs (samen_messaging.notebook).
+KEEPSAKE_KEY_PREFIX = "keepsakes/"
 
 
 class MessageBody(Schema):
@@ -137,8 +154,41 @@ def unsave_entry(entry_id):
 @endpoint(bp, "/children/<child_id>/notebook.pdf", "GET", summary="The notebook of a period as a keepsake PDF",
           query=PeriodQuery, errors=[400, 401, 404, 413, 503])
 def notebook_pdf(child_id, query):
+    """Stream the keepsake PDF that messaging wrote to object storage, then delete it.
+
+    The RPC reply carries only the storage key. The object is deleted when the response closes,
+    whether the client read it all or not, so each request renders its own PDF.
+    """
     result = rpc("messaging", "notebook_keepsake", child_id, query["from_"], query["to"])
-    return _file_response(result, attachment=True)
+    key = result.get("key") or ""
+    try:
+        validate_key(key)
+    except ValueError:
+        key = ""
+    if not key.startswith(KEEPSAKE_KEY_PREFIX):
+        log.error("keepsake.invalid_key", key=key[:200])
+        raise InternalError()
+    storage = shared_storage()
+    try:
+        chunks = storage.open_stream(key)
+    except StorageError as exc:
+        log.warning("keepsake.read_failed", key=key, error=str(exc)[:200])
+        raise ServiceUnavailable("keepsake_download_failed") from exc
+
+    def delete_keepsake():
+        try:
+            storage.delete(key)
+        except StorageError as exc:
+            log.warning("keepsake.delete_failed", key=key, error=str(exc)[:200])
+
+    response = Response(chunks, mimetype=PDF_MIME)
+    # The WSGI server closes the response after the last chunk or when the client goes away.
+    response.call_on_close(delete_keepsake)
+    response.headers["Content-Disposition"] = content_disposition(result.get("filename") or "notebook.pdf")
+    if result.get("size"):
+        response.headers["Content-Length"] = str(result["size"])
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @endpoint(bp, "/messaging/settings", "GET", summary="Messaging settings of the organisation", errors=[401, 503])

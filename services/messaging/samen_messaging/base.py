@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import structlog
 from nameko.exceptions import MethodNotFound, RemoteError, UnknownService
@@ -17,21 +17,63 @@ log = structlog.get_logger(__name__)
 MEDIA_FAILURES = (SamenError, RemoteError, UnknownService, MethodNotFound)
 
 
+# The dates messaging accepts in a request. No notebook, keepsake or day overview lies outside
+# them, and they keep day arithmetic (the end of a local day) far from date.max.
+EARLIEST_DATE = date(2000, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+
+
 def iso(value: datetime | date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def field_error(code: str, field: str, **params) -> InvalidInput:
+    """Build a 400 error about one request field.
+
+    The `fields` parameter ({field: [code]}) becomes the `details` of the gateway's answer.
+    """
+    return InvalidInput(code, field=field, fields={field: [code]}, **params)
+
+
 def parse_optional_time(value: str | None, field: str) -> datetime | None:
-    return parse_aware(value, field) if value else None
-
-
-def parse_date(value: str | None, field: str) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        return parse_aware(value, field)
+    except InvalidInput as exc:
+        raise field_error(exc.code, field, value=value) from None
+
+
+def check_time_window(value: datetime, field: str, now: datetime, past: timedelta, future: timedelta) -> datetime:
+    """Return `value`, or raise a 400 naming `field` when it lies before now - past or after now + future."""
+    earliest, latest = now - past, now + future
+    if not earliest <= value <= latest:
+        raise field_error("time_out_of_range", field, value=value.isoformat(),
+                          earliest=earliest.isoformat(timespec="minutes"), latest=latest.isoformat(timespec="minutes"))
+    return value
+
+
+def parse_date(value: str | None, field: str) -> date | None:
+    """Parse a YYYY-MM-DD request value between EARLIEST_DATE and LATEST_DATE, or None when empty."""
+    if not value:
+        return None
+    try:
+        parsed = date.fromisoformat(value)
     except (TypeError, ValueError):
-        raise InvalidInput("invalid_date", value=value, field=field) from None
+        raise field_error("invalid_date", field, value=value) from None
+    if not EARLIEST_DATE <= parsed <= LATEST_DATE:
+        raise field_error("date_out_of_range", field, value=value, earliest=EARLIEST_DATE.isoformat(),
+                          latest=LATEST_DATE.isoformat())
+    return parsed
+
+
+def check_period(start: date, end: date, max_days: int, start_field: str = "from", end_field: str = "to") -> None:
+    """Raise a 400 naming the end field when `end` is before `start` or the period spans more than `max_days`."""
+    if start > end:
+        raise field_error("period_reversed", end_field, start=start.isoformat(), end=end.isoformat(),
+                          start_field=start_field)
+    if (end - start).days + 1 > max_days:
+        raise field_error("period_too_long", end_field, start=start.isoformat(), end=end.isoformat(), limit=max_days)
 
 
 def photo_key(photo: dict) -> str | None:

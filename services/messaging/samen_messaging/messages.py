@@ -66,9 +66,9 @@ i18n.register(
             "nl": "De reactie is leeg.",
             "en": "The reaction is empty.",
         },
-        "invalid_period": {
-            "nl": "Ongeldige periode: {detail}",
-            "en": "Invalid period: {detail}",
+        "keepsake_storage_unavailable": {
+            "nl": "Het schriftje kon niet worden opgeslagen om te downloaden. Probeer het over een paar minuten opnieuw.",
+            "en": "The notebook could not be stored for download. Try again in a few minutes.",
         },
         "keepsake_too_large": {
             "nl": "Het schriftje van deze periode is te groot om te downloaden. Kies een kortere periode.",
@@ -97,6 +97,34 @@ i18n.register(
         "invalid_date": {
             "nl": "Ongeldige datum {value} voor {field}; gebruik JJJJ-MM-DD.",
             "en": "Invalid date {value} for {field}; use YYYY-MM-DD.",
+        },
+        "date_out_of_range": {
+            "nl": "De datum {value} in {field} ligt buiten het bereik {earliest} tot en met {latest}.",
+            "en": "The date {value} in {field} is outside the range {earliest} to {latest}.",
+        },
+        "period_reversed": {
+            "nl": "De einddatum {end} ligt vóór de begindatum {start}.",
+            "en": "The end date {end} is before the start date {start}.",
+        },
+        "period_too_long": {
+            "nl": "De periode van {start} tot en met {end} is te lang: maximaal {limit} dagen. Kies een kortere periode.",
+            "en": "The period from {start} to {end} is too long: at most {limit} days. Choose a shorter period.",
+        },
+        "time_out_of_range": {
+            "nl": "Het tijdstip {value} in {field} moet liggen tussen {earliest} en {latest}.",
+            "en": "The time {value} in {field} must lie between {earliest} and {latest}.",
+        },
+        "timeline_checked_in": {
+            "nl": "{child} is om {time} gebracht.",
+            "en": "{child} was dropped off at {time}.",
+        },
+        "timeline_checked_out": {
+            "nl": "{child} is om {time} opgehaald.",
+            "en": "{child} was collected at {time}.",
+        },
+        "timeline_checked_out_by": {
+            "nl": "{child} is om {time} opgehaald door {collected_by}.",
+            "en": "{child} was collected at {time} by {collected_by}.",
         },
     }
 )

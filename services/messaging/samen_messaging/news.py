@@ -6,19 +6,23 @@ import base64
 import binascii
 import enum
 import uuid
+from datetime import datetime, timedelta
 
 import structlog
 from nameko.timer import timer
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
+from samen_common.auth import AccountKind, Caller
 from samen_common.db import atomic
-from samen_common.errors import InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
+from samen_common.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge, SamenError, UnsupportedMediaType
+from samen_common.outbox import claim_event
 from samen_common.rpc import rpc
+from samen_common.staff_consumer import EventRejected, staff_event
 from samen_common.timeutil import utcnow
 from samen_messaging import access, queries
-from samen_messaging.base import MessagingBase, iso, parse_optional_time
-from samen_messaging.models import NewsAttachment, NewsItem, NewsRead
+from samen_messaging.base import MessagingBase, check_time_window, field_error, iso, parse_optional_time
+from samen_messaging.models import HandledEvent, NewsAttachment, NewsItem, NewsRead
 from samen_messaging.settings import messaging_settings
 from samen_messaging.timeline import ItemKind
 
@@ -26,6 +30,10 @@ log = structlog.get_logger(__name__)
 
 PDF_MAGIC = b"%PDF-"
 EXCERPT_CHARS = 200
+# `publish_at` may lie this far back (it then publishes at once, as a late staff-tool event
+# does) or this far ahead.
+PUBLISH_AT_MAX_PAST = timedelta(days=1)
+PUBLISH_AT_MAX_AHEAD = timedelta(days=366)
 
 
 class NewsKind(enum.StrEnum):
@@ -36,14 +44,69 @@ class NewsKind(enum.StrEnum):
 
 
 class NewsMixin(MessagingBase):
-    # NOTE: the coordinator tool's `coordinator.news_published` staff event (samen.staff-tools) is
-    # not consumed yet, because accounts has no RPC that resolves `actor_account_number` to an
-    # account and its scope. News from that tool waits until such an RPC exists.
     @rpc
     def create_news(self, title: str, body: str, kind: str = "item", location_ids: list[str] | None = None,
                     group_ids: list[str] | None = None, publish_at: str | None = None) -> dict:
         """Write a news item, published now or by the scheduler once `publish_at` has passed."""
         caller = self.caller().require_staff()
+        news = self._checked_news(caller, self._scope(), title, body, kind, location_ids, group_ids,
+                                  parse_optional_time(publish_at, "publish_at"))
+        with atomic(self.db):
+            item = self._insert_news(caller, **news)
+        return self._news_dict(item, [], None)
+
+    @staff_event("news_published")
+    def on_staff_news_published(self, event: dict) -> None:
+        """Create news sent by the coordinator's tool through the same checks as `create_news`.
+
+        The actor (`actor_account_number`) must be an active staff member whose roles allow the
+        audience, exactly as for the HTTP API. The actor's scope is fetched from accounts before
+        the transaction starts, so no database connection waits on the broker.
+        """
+        handler = "messaging.on_staff_news_published"
+        event_id = str(event["event_id"])
+        if self.db.get(HandledEvent, (event_id, handler)) is not None:
+            log.info("staff_event.duplicate", handler=handler, event_id=event_id)
+            return
+        self.db.rollback()
+        scope = self._actor_scope(event["actor_account_number"])
+        actor = Caller(account_id=scope["account_id"], kind=AccountKind.STAFF,
+                       organisation_id=scope["organisation_id"], roles=frozenset(scope.get("roles", [])))
+        try:
+            news = self._checked_news(actor, scope, event["title"], event["body"], event.get("kind"),
+                                      [str(v) for v in event.get("location_ids") or []],
+                                      [str(v) for v in event.get("group_ids") or []], event.get("publish_at"))
+        except (NotFound, Forbidden):
+            raise EventRejected("actor_not_allowed", actor_account_number=event["actor_account_number"],
+                                location_ids=[str(v) for v in event.get("location_ids") or []],
+                                group_ids=[str(v) for v in event.get("group_ids") or []]) from None
+        except SamenError as exc:
+            raise EventRejected("news_invalid", code=exc.code, params=exc.params) from None
+
+        with atomic(self.db):
+            if not claim_event(self.db, HandledEvent, event_id, handler):
+                log.info("staff_event.duplicate", handler=handler, event_id=event_id)
+                return
+            item = self._insert_news(actor, **news)
+        log.info("staff_event.applied", event_type="news_published", event_id=event_id, news_id=str(item.id),
+                 published=item.published_at is not None)
+
+    def _actor_scope(self, account_number: str) -> dict:
+        """Return the staff scope of the account number that sent a staff-tool event.
+
+        `accounts.scope_of_account_number` raises NotFound for an unknown or inactive account.
+        """
+        try:
+            scope = self.accounts.scope_of_account_number(account_number)
+        except NotFound:
+            raise EventRejected("actor_unknown", actor_account_number=account_number) from None
+        if scope.get("kind") != "staff":
+            raise EventRejected("actor_unknown", actor_account_number=account_number)
+        return scope
+
+    def _checked_news(self, caller: Caller, scope: dict, title: str | None, body: str | None, kind: str | None,
+                      location_ids, group_ids, publish_at: datetime | None) -> dict:
+        """Check a news item's fields and the author's right to its audience; return the cleaned fields."""
         settings = messaging_settings()
         title, body = (title or "").strip(), (body or "").strip()
         if not title or not body:
@@ -55,24 +118,29 @@ class NewsMixin(MessagingBase):
         try:
             kind = NewsKind(kind or NewsKind.ITEM).value
         except ValueError:
-            raise InvalidInput("invalid_input", field="kind", value=kind) from None
+            raise field_error("invalid_input", "kind", value=kind) from None
+        if publish_at is not None:
+            check_time_window(publish_at, "publish_at", utcnow(), PUBLISH_AT_MAX_PAST, PUBLISH_AT_MAX_AHEAD)
         locations = [str(access.parse_id(value)) for value in dict.fromkeys(location_ids or [])]
         groups = [str(access.parse_id(value)) for value in dict.fromkeys(group_ids or [])]
-        access.require_news_audience(caller, self._scope(), locations, groups)
+        access.require_news_audience(caller, scope, locations, groups)
+        return {"title": title, "body": body, "kind": kind, "location_ids": locations, "group_ids": groups,
+                "publish_at": publish_at}
 
+    def _insert_news(self, author: Caller, title: str, body: str, kind: str, location_ids: list[str],
+                     group_ids: list[str], publish_at: datetime | None) -> NewsItem:
+        """Insert a news item in the caller's transaction and publish it when its time has come."""
         now = utcnow()
-        scheduled = parse_optional_time(publish_at, "publish_at")
-        with atomic(self.db):
-            item = NewsItem(
-                id=uuid.uuid4(), organisation_id=uuid.UUID(caller.organisation_id),
-                location_ids=[uuid.UUID(v) for v in locations], group_ids=[uuid.UUID(v) for v in groups],
-                kind=kind, title=title, body=body, author_id=uuid.UUID(caller.account_id),
-                publish_at=scheduled or now, created_at=now,
-            )
-            self.db.add(item)
-            if item.publish_at <= now:
-                self._publish(item, now)
-        return self._news_dict(item, [], None)
+        item = NewsItem(
+            id=uuid.uuid4(), organisation_id=uuid.UUID(author.organisation_id),
+            location_ids=[uuid.UUID(v) for v in location_ids], group_ids=[uuid.UUID(v) for v in group_ids],
+            kind=kind, title=title, body=body, author_id=uuid.UUID(author.account_id),
+            publish_at=publish_at or now, created_at=now,
+        )
+        self.db.add(item)
+        if item.publish_at <= now:
+            self._publish(item, now)
+        return item
 
     @rpc
     def add_news_attachment(self, news_id: str, filename: str, content_base64: str) -> dict:

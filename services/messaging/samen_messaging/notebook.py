@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import date, datetime, time, timedelta
 
@@ -13,11 +12,21 @@ from eventlet import tpool
 
 from samen_common.auth import AccountKind, StaffRole
 from samen_common.db import atomic
-from samen_common.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
+from samen_common.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge, ServiceUnavailable
 from samen_common.rpc import rpc
 from samen_common.timeutil import AMSTERDAM, local_today, utcnow
 from samen_messaging import access, queries
-from samen_messaging.base import MEDIA_FAILURES, MessagingBase, iso, parse_date, parse_optional_time
+from samen_media.settings import shared_storage
+from samen_media.storage import StorageError, new_object_key, variant_key
+from samen_messaging.base import (
+    MEDIA_FAILURES,
+    MessagingBase,
+    check_period,
+    check_time_window,
+    iso,
+    parse_date,
+    parse_optional_time,
+)
 from samen_messaging.keepsake import ITEM_KEYS, KeepsakeEntry, KeepsakeRequest, render_keepsake
 from samen_messaging.models import NotebookEntry, NotebookReaction, NotebookSave
 from samen_messaging.settings import messaging_settings
@@ -27,6 +36,11 @@ log = structlog.get_logger(__name__)
 
 EXCERPT_CHARS = 140
 DOWNLOAD_CONCURRENCY = 6
+# Keepsake PDFs live in the media object storage under this prefix until the gateway has
+# streamed them; the gateway checks the prefix before it reads a key from a reply.
+KEEPSAKE_KEY_KIND = "keepsakes"
+# A notebook entry may be dated at most this far ahead, for clocks of devices that run fast.
+WRITTEN_AT_MAX_AHEAD = timedelta(days=1)
 
 
 def clean_entry(text: str | None, items: dict | None, photo_count: int) -> tuple[str, dict]:
@@ -49,6 +63,30 @@ def clean_entry(text: str | None, items: dict | None, photo_count: int) -> tuple
     return text, cleaned
 
 
+def parse_written_at(value: str | None) -> datetime:
+    """Parse an entry's `written_at` (default now), rejecting times far in the past or over a day ahead."""
+    now = utcnow()
+    written = parse_optional_time(value, "written_at")
+    if written is None:
+        return now
+    past = timedelta(days=messaging_settings().notebook_max_backdate_days)
+    return check_time_window(written, "written_at", now, past, WRITTEN_AT_MAX_AHEAD)
+
+
+def store_keepsake(pdf: bytes) -> str:
+    """Write a keepsake PDF to object storage under a fresh random key and return the key.
+
+    Raises ServiceUnavailable (503) when storage fails.
+    """
+    key = variant_key(new_object_key(KEEPSAKE_KEY_KIND), "notebook", "pdf")
+    try:
+        shared_storage().put(key, pdf, "application/pdf")
+    except StorageError as exc:
+        log.warning("notebook.keepsake_store_failed", error=str(exc)[:200], bytes=len(pdf))
+        raise ServiceUnavailable("keepsake_storage_unavailable") from exc
+    return key
+
+
 def local_day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     """Return the instants that start `start` and end `end` (inclusive) in Europe/Amsterdam."""
     return (
@@ -63,7 +101,7 @@ class NotebookMixin(MessagingBase):
                            photo_ids: list[str] | None = None, written_at: str | None = None) -> dict:
         """Write an entry about one child: staff of the child's group, or a guardian where allowed."""
         caller = self.caller()
-        written = parse_optional_time(written_at, "written_at") or utcnow()
+        written = parse_written_at(written_at)
         child = self._child_for_caller(child_id)
         if caller.kind is AccountKind.GUARDIAN and not self._guardian_entries_allowed(caller.organisation_id):
             raise Forbidden("notebook_guardian_entries_off")
@@ -94,7 +132,7 @@ class NotebookMixin(MessagingBase):
         in_group = set(self.accounts.children_of_groups([group_id]).get(group_id, []))
         if any(child_id not in in_group for child_id in wanted):
             raise NotFound()
-        written = parse_optional_time(written_at, "written_at") or utcnow()
+        written = parse_written_at(written_at)
         photos = self._check_photo_ids(photo_ids, settings.notebook_max_photos)
         text, items = clean_entry(text, items, len(photos))
 
@@ -178,19 +216,15 @@ class NotebookMixin(MessagingBase):
     def notebook_keepsake(self, child_id: str, date_from: str | None = None, date_to: str | None = None) -> dict:
         """Render the child's notebook of a period as a PDF with the photos this caller may see.
 
-        The PDF travels base64-encoded in the reply, bounded by SAMEN_KEEPSAKE_MAX_BYTES.
+        The PDF is written to object storage (see `store_keepsake`), so no PDF or photo bytes
+        travel over RabbitMQ. The reply carries the storage `key`, which the gateway streams to
+        the client and then deletes.
         """
-        # NOTE: the PDF embeds the photos, so this reply carries image data over RabbitMQ (up to
-        # SAMEN_KEEPSAKE_MAX_BYTES). Writing it to object storage and returning a short-lived URL
-        # removes that once a storage factory outside samen_media exists.
         settings = messaging_settings()
         child = self._child_for_caller(child_id)
         end = parse_date(date_to, "to") or local_today()
         start = parse_date(date_from, "from") or end - timedelta(days=30)
-        if start > end:
-            raise InvalidInput("invalid_period", detail=f"{start.isoformat()} > {end.isoformat()}")
-        if (end - start).days >= settings.keepsake_max_days:
-            raise InvalidInput("invalid_period", detail=f"> {settings.keepsake_max_days}")
+        check_period(start, end, settings.keepsake_max_days)
 
         begin, finish = local_day_bounds(start, end)
         entries = sorted(queries.list_entries(self.db, uuid.UUID(child["id"]), begin, finish), key=lambda e: e.written_at)
@@ -221,10 +255,13 @@ class NotebookMixin(MessagingBase):
         pdf = tpool.execute(render_keepsake, request)
         if len(pdf) > settings.keepsake_max_bytes:
             raise PayloadTooLarge("keepsake_too_large")
-        log.info("notebook.keepsake_rendered", child_id=child["id"], entries=len(entries), photos=len(photos), bytes=len(pdf))
+        key = store_keepsake(pdf)
+        log.info("notebook.keepsake_rendered", child_id=child["id"], entries=len(entries), photos=len(photos),
+                 bytes=len(pdf), key=key)
         return {
             "filename": f"notebook-{start.isoformat()}-{end.isoformat()}.pdf",
-            "content_base64": base64.b64encode(pdf).decode(),
+            "key": key,
+            "size": len(pdf),
         }
 
     # Helpers.
@@ -237,8 +274,8 @@ class NotebookMixin(MessagingBase):
 
     def _optional_period(self, date_from: str | None, date_to: str | None):
         start_day, end_day = parse_date(date_from, "from"), parse_date(date_to, "to")
-        if start_day and end_day and start_day > end_day:
-            raise InvalidInput("invalid_period", detail=f"{start_day.isoformat()} > {end_day.isoformat()}")
+        if start_day and end_day:
+            check_period(start_day, end_day, messaging_settings().notebook_max_period_days)
         start = local_day_bounds(start_day, start_day)[0] if start_day else None
         end = local_day_bounds(end_day, end_day)[1] if end_day else None
         return start, end

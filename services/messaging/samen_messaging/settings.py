@@ -23,11 +23,14 @@ class MessagingSettings:
     attachments_per_news: int
     news_scheduler_interval: float
     keepsake_max_days: int
+    notebook_max_period_days: int
+    notebook_max_backdate_days: int
     keepsake_max_photos: int
     keepsake_max_bytes: int
     photo_download_timeout: float
     timeline_page_size: int
     timeline_max_page_size: int
+    timeline_cache_seconds: float
 
 
 @lru_cache(maxsize=1)
@@ -46,9 +49,12 @@ def messaging_settings() -> MessagingSettings:
         attachments_per_news=env_int("SAMEN_NEWS_ATTACHMENTS_PER_ITEM", 5),
         news_scheduler_interval=env_float("SAMEN_NEWS_SCHEDULER_INTERVAL", 30.0),
         keepsake_max_days=env_int("SAMEN_KEEPSAKE_MAX_DAYS", 366),
+        notebook_max_period_days=env_int("SAMEN_NOTEBOOK_MAX_PERIOD_DAYS", 731),
+        notebook_max_backdate_days=env_int("SAMEN_NOTEBOOK_MAX_BACKDATE_DAYS", 90),
         keepsake_max_photos=env_int("SAMEN_KEEPSAKE_MAX_PHOTOS", 150),
         keepsake_max_bytes=env_int("SAMEN_KEEPSAKE_MAX_BYTES", 25 * 1024 * 1024),
         photo_download_timeout=env_float("SAMEN_KEEPSAKE_PHOTO_TIMEOUT", 10.0),
         timeline_page_size=env_int("SAMEN_TIMELINE_PAGE_SIZE", 20),
         timeline_max_page_size=env_int("SAMEN_TIMELINE_MAX_PAGE_SIZE", 100),
+        timeline_cache_seconds=env_float("SAMEN_TIMELINE_CACHE_SECONDS", 5.0),
     )

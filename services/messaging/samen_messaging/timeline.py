@@ -1,8 +1,10 @@
 """The guardian timeline: a read model of photos, notebook entries, messages, news and requests.
 
-Rows come from this service's own writes (in the same transaction) and from the events of media
-and requests. A page is read newest first with a keyset cursor over (occurred_at, ref_id), and
-photo rows are checked against photo consent and media's visibility when they are read.
+Rows come from this service's own writes (in the same transaction) and from the events of media,
+requests and accounts (check-ins and check-outs). A page is read newest first with a keyset
+cursor over (occurred_at, ref_id), and photo rows are checked against photo consent and media's
+visibility when they are read. The guardian's scope and children's consent come from the
+short-lived caches in `cache.py`.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from datetime import datetime
 import structlog
 from nameko.events import event_handler
 
+from samen_common import i18n
+from samen_common.auth import Caller
 from samen_common.db import atomic
 from samen_common.errors import InvalidInput
 from samen_common.outbox import claim_event
 from samen_common.rpc import rpc
-from samen_common.timeutil import parse_aware
-from samen_messaging import access, queries
+from samen_common.timeutil import AMSTERDAM, parse_aware
+from samen_messaging import access, cache, queries
 from samen_messaging.base import MessagingBase, iso
 from samen_messaging.models import HandledEvent
 from samen_messaging.settings import messaging_settings
@@ -44,6 +48,10 @@ class ItemKind(enum.StrEnum):
     """A published news item or newsletter whose audience includes the child."""
     REQUEST = "request"
     """A decision on a request about the child, or a reported absence."""
+    CHECK_IN = "check_in"
+    """The child was dropped off at the group (kiosk check-in)."""
+    CHECK_OUT = "check_out"
+    """The child was collected from the group (kiosk check-out)."""
 
 
 def encode_cursor(occurred_at: datetime, ref_id: uuid.UUID) -> str:
@@ -75,15 +83,12 @@ class TimelineMixin(MessagingBase):
     @rpc
     def timeline(self, child_id: str | None = None, cursor: str | None = None, limit: int | None = None) -> dict:
         """Return one page of a guardian's timeline, newest first, and the cursor of the next page."""
-        # NOTE: a page costs three RPC hops after the gateway's (scope, media URLs, and consent of
-        # other families' children on group photos). bench/timeline.py measured 19 to 35 pages
-        # per second (20 connections) on a shared 2-core machine, so the scope is the next thing to cache.
         caller = self.caller().require_guardian()
         settings = messaging_settings()
         limit = max(1, min(int(limit or settings.timeline_page_size), settings.timeline_max_page_size))
         before = decode_cursor(cursor) if cursor else None
 
-        scope = self._scope()
+        scope = self._timeline_scope(caller)
         children = scope["children"]
         if child_id is not None:
             access.parse_id(child_id)
@@ -116,6 +121,15 @@ class TimelineMixin(MessagingBase):
             "next_cursor": None if exhausted else encode_cursor(*before),
         }
 
+    def _timeline_scope(self, caller: Caller) -> dict:
+        """Return the guardian's scope from the per-process cache, asking accounts on a miss."""
+        scope = cache.guardian_scopes.get(caller.account_id)
+        if scope is None:
+            scope = self._scope()
+            cache.guardian_scopes.put(caller.account_id, scope, messaging_settings().timeline_cache_seconds)
+        self._scope_cache = scope
+        return scope
+
     def _visible_items(self, rows: list[dict]) -> list[dict]:
         """Drop photos that a tagged child's consent or media's rules hide, and shape the rest."""
         photo_rows = [row for row in rows if row["kind"] == ItemKind.PHOTO]
@@ -136,6 +150,8 @@ class TimelineMixin(MessagingBase):
                 "group_id": str(row["group_id"]) if row["group_id"] else None,
                 "occurred_at": iso(row["occurred_at"]), "summary": dict(row["summary"] or {}),
             }
+            if row["kind"] in (ItemKind.CHECK_IN, ItemKind.CHECK_OUT):
+                item["text"] = self._attendance_text(row)
             if row["kind"] == ItemKind.PHOTO:
                 if row["ref_id"] in hidden or visible_photos is None:
                     continue
@@ -154,10 +170,97 @@ class TimelineMixin(MessagingBase):
         accounts is asked only about other families' children on group photos.
         """
         consent = {c["id"]: bool(c.get("photo_consent")) for c in self._scope()["children"] if c["id"] in child_ids}
+        for child_id in child_ids - set(consent):
+            cached = cache.child_consent.get(child_id)
+            if cached is not None:
+                consent[child_id] = cached
         others = sorted(child_ids - set(consent))
         if others:
-            consent.update(self.accounts.children_consent(others))
+            fetched = self.accounts.children_consent(others)
+            ttl = messaging_settings().timeline_cache_seconds
+            for child_id, value in fetched.items():
+                cache.child_consent.put(child_id, bool(value), ttl)
+            consent.update(fetched)
         return consent
+
+    def _attendance_text(self, row: dict) -> str:
+        """Render a check-in or check-out in the reader's language, e.g. "Sam is om 8:15 gebracht."."""
+        child = next((c for c in self._scope()["children"] if c["id"] == str(row["child_id"])), {})
+        local = row["occurred_at"].astimezone(AMSTERDAM)
+        params = {"child": child.get("first_name", ""), "time": f"{local.hour}:{local.minute:02d}"}
+        summary = row["summary"] or {}
+        if row["kind"] == ItemKind.CHECK_IN:
+            return i18n.translate("timeline_checked_in", self.context.language, **params)
+        if summary.get("collected_by"):
+            return i18n.translate("timeline_checked_out_by", self.context.language,
+                                  collected_by=summary["collected_by"], **params)
+        return i18n.translate("timeline_checked_out", self.context.language, **params)
+
+    # Events of accounts: check-ins and check-outs, and changes that make cached scopes stale.
+
+    @event_handler("accounts", "child_checked_in")
+    def on_child_checked_in(self, payload: dict) -> None:
+        self._store_attendance(payload, ItemKind.CHECK_IN, "messaging.on_child_checked_in")
+
+    @event_handler("accounts", "child_checked_out")
+    def on_child_checked_out(self, payload: dict) -> None:
+        self._store_attendance(payload, ItemKind.CHECK_OUT, "messaging.on_child_checked_out")
+
+    @event_handler("accounts", "child_consent_changed")
+    def on_child_consent_changed(self, payload: dict) -> None:
+        self._evict_cached(payload, "messaging.on_child_consent_changed")
+
+    @event_handler("accounts", "care_ended")
+    def on_care_ended(self, payload: dict) -> None:
+        self._evict_cached(payload, "messaging.on_care_ended")
+
+    @event_handler("accounts", "guardian_added")
+    def on_guardian_added(self, payload: dict) -> None:
+        self._evict_cached(payload, "messaging.on_guardian_added")
+
+    @event_handler("accounts", "guardian_removed")
+    def on_guardian_removed(self, payload: dict) -> None:
+        self._evict_cached(payload, "messaging.on_guardian_removed")
+
+    @event_handler("accounts", "placement_changed")
+    def on_placement_changed(self, payload: dict) -> None:
+        self._evict_cached({**payload, "child_id": (payload.get("placement") or {}).get("child_id")},
+                           "messaging.on_placement_changed")
+
+    def _evict_cached(self, payload: dict, handler: str) -> None:
+        """Drop this process's cached scopes and consent that the event makes stale.
+
+        The claim keeps a redelivered event from being logged twice; evicting twice is harmless.
+        """
+        with atomic(self.db):
+            if not claim_event(self.db, HandledEvent, payload["event_id"], handler):
+                return
+        if payload.get("child_id"):
+            cache.evict_child(str(payload["child_id"]))
+        if payload.get("guardian_id"):
+            cache.guardian_scopes.evict(str(payload["guardian_id"]))
+        log.info("timeline.cache_evicted", event_type=payload.get("event_type"), child_id=payload.get("child_id"))
+
+    def _store_attendance(self, payload: dict, kind: ItemKind, handler: str) -> None:
+        """Add a check-in or check-out row for the child, ordered by the time `at` it happened.
+
+        The row keeps only `collected_by` and ids; the sentence is rendered when a page is read,
+        in the reader's language and with the child's current first name.
+        """
+        at = parse_aware(payload["at"], "at")
+        summary = {"attendance_id": str(payload["attendance_id"]), "at": at.isoformat()}
+        if kind == ItemKind.CHECK_OUT:
+            summary["collected_by"] = (payload.get("collected_by") or "").strip()[:200] or None
+        with atomic(self.db):
+            if not claim_event(self.db, HandledEvent, payload["event_id"], handler):
+                return
+            queries.upsert_timeline_item(
+                self.db, kind=kind.value, ref_id=uuid.UUID(str(payload["attendance_id"])),
+                child_id=uuid.UUID(str(payload["child_id"])), group_id=uuid.UUID(str(payload["group_id"])),
+                occurred_at=at, summary=summary,
+            )
+        log.info("timeline.attendance_added", kind=kind.value, attendance_id=str(payload["attendance_id"]),
+                 child_id=str(payload["child_id"]))
 
     # Events of media and requests.
 
