@@ -1,6 +1,5 @@
 """Notebook entries, reactions, saves, bulk entries, the organisation setting and the keepsake PDF."""
 
-import base64
 import io
 import uuid
 from datetime import date
@@ -12,7 +11,14 @@ from samen_common.errors import Forbidden, InvalidInput, NotFound
 
 
 def _pdf_text(result: dict) -> str:
-    reader = PdfReader(io.BytesIO(base64.b64decode(result["content_base64"])))
+    """Read the keepsake from object storage, where messaging put it, and return its text."""
+    from samen_media.settings import shared_storage
+
+    assert set(result) == {"filename", "key", "size"}
+    assert result["key"].startswith("keepsakes/")
+    content = shared_storage().get(result["key"])
+    assert len(content) == result["size"]
+    reader = PdfReader(io.BytesIO(content))
     return "\n".join(page.extract_text() for page in reader.pages)
 
 

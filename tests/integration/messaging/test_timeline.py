@@ -132,3 +132,43 @@ def test_request_decision_in_timeline(services, world, call, publish_event):
     assert items[0]["ref_id"] == request_id
     assert items[0]["summary"]["state"] == "approved"
     assert call("parent_c", "timeline")["items"] == []
+
+
+def _attendance(publish_event, runner, world, kind, at, attendance_id=None, event_id=None, **extra):
+    attendance_id = attendance_id or str(uuid.uuid4())
+    publish_event(runner, "accounts", f"child_{kind}", {
+        "attendance_id": attendance_id, "child_id": world.children["anna"], "group_id": world.groups["bears"],
+        "at": at.isoformat(), "recorded_by": world.accounts["staff_bears"], **extra,
+    }, f"on_child_{kind}", event_id=event_id)
+    return attendance_id
+
+
+def test_check_in_and_out_in_timeline(services, world, call, publish_event):
+    # 07:15 and 16:05 UTC on a winter day are 8:15 and 17:05 in Amsterdam.
+    day = datetime(2026, 12, 3, tzinfo=timezone.utc)
+    attendance = _attendance(publish_event, services, world, "checked_out", day + timedelta(hours=16, minutes=5),
+                             collected_by="Oma Els")
+    _attendance(publish_event, services, world, "checked_in", day + timedelta(hours=7, minutes=15),
+                attendance_id=attendance)
+
+    items = [i for i in call("parent_a", "timeline")["items"] if i["kind"] in ("check_in", "check_out")]
+    assert [i["kind"] for i in items] == ["check_out", "check_in"]
+    assert items[0]["text"] == "Anna is om 17:05 opgehaald door Oma Els."
+    assert items[1]["text"] == "Anna is om 8:15 gebracht."
+    assert items[0]["occurred_at"] == (day + timedelta(hours=16, minutes=5)).isoformat()
+    assert not [i for i in call("parent_d", "timeline")["items"] if i["kind"] == "check_in"]
+
+
+def test_check_in_text_in_english_and_once(services, world, call, publish_event, context_data, service_config):
+    from nameko.standalone.rpc import ServiceRpcProxy
+
+    event_id = str(uuid.uuid4())
+    at = datetime(2026, 7, 1, 6, 30, tzinfo=timezone.utc)  # 8:30 in Amsterdam summer time
+    attendance = _attendance(publish_event, services, world, "checked_in", at, event_id=event_id)
+    _attendance(publish_event, services, world, "checked_in", at + timedelta(hours=1), attendance_id=attendance,
+                event_id=event_id)
+
+    data = context_data(world.tokens["parent_a"], language="en")
+    with ServiceRpcProxy("messaging", service_config, context_data=data) as proxy:
+        items = [i for i in proxy.timeline()["items"] if i["kind"] == "check_in"]
+    assert [i["text"] for i in items] == ["Anna was dropped off at 8:30."]
