@@ -75,6 +75,9 @@ def test_notebook_pdf_shows_only_consented_photos(platform, people):
     pdf = platform.get(f"/api/v1/children/{child}/notebook.pdf", people["anouk"])
     assert pdf.status_code == 200
     assert pdf.headers["Content-Type"] == "application/pdf"
+    assert pdf.headers["Content-Disposition"].startswith("attachment;")
+    # The gateway deletes the stored keepsake once it has streamed it.
+    assert not [path for path in (platform.data_dir / "storage" / "keepsakes").rglob("*") if path.is_file()]
     reader = PdfReader(io.BytesIO(pdf.content))
     text = "\n".join(page.extract_text() for page in reader.pages)
     assert "Samen met de blokken gespeeld" in text
@@ -112,3 +115,25 @@ def test_staff_group_notebook_and_day(platform, people):
     day = platform.get(f"/api/v1/groups/{group_id}/day", people["staff"]).json()
     assert any(child["notebook_entries"] >= 1 for child in day["children"])
     assert platform.get(f"/api/v1/groups/{group_id}/day", people["anouk"]).status_code == 404
+
+
+def test_notebook_hostile_dates_answer_400(platform, people):
+    child = people["child"]["id"]
+    wide = platform.get(f"/api/v1/children/{child}/notebook", people["anouk"],
+                        params={"from": "1900-01-01", "to": "9999-12-31"})
+    assert wide.status_code == 400
+    assert wide.json()["error"]["code"] == "date_out_of_range"
+    assert "from" in wide.json()["error"]["details"]
+
+    long = platform.get(f"/api/v1/children/{child}/notebook", people["anouk"],
+                        params={"from": "2020-01-01", "to": "2026-01-01"})
+    assert long.status_code == 400
+    assert long.json()["error"]["details"] == {"to": ["period_too_long"]}
+
+    pdf = platform.get(f"/api/v1/children/{child}/notebook.pdf", people["anouk"], params={"to": "9999-12-31"})
+    assert pdf.status_code == 400
+
+    future = platform.post(f"/api/v1/children/{child}/notebook", people["staff"],
+                           json={"text": "x", "written_at": "2999-01-01T10:00:00+01:00"})
+    assert future.status_code == 400
+    assert future.json()["error"]["details"] == {"written_at": ["time_out_of_range"]}
