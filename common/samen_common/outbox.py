@@ -2,14 +2,15 @@
 
 A service adds an event row in the same transaction as its change (`Outbox.add`). The relay,
 one green thread per service process, publishes unsent rows to the service's nameko event
-exchange with publisher confirms and marks them sent. Rows are claimed with
-`FOR UPDATE SKIP LOCKED`, so several processes of one service never publish the same row at
-the same moment. A process that dies between publishing and marking publishes the row again
+exchange with publisher confirms and marks them sent. A PostgreSQL advisory lock per service
+lets one relay publish at a time, so several processes of one service never publish the same row
+at the same moment. A process that dies between publishing and marking publishes the row again
 on restart: delivery is at least once, and consumers record handled event ids (`claim_event`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime
 from typing import Any
@@ -22,7 +23,7 @@ from kombu.pools import producers
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.extensions import DependencyProvider
 from nameko.standalone.events import get_event_exchange
-from sqlalchemy import DateTime, Integer, String, Text, func, select, update
+from sqlalchemy import DateTime, Integer, String, Text, func, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -174,20 +175,43 @@ class Outbox(DependencyProvider):
             self._wake = Event()
 
     def publish_pending(self) -> int:
-        """Publish one batch of unsent events; return how many were sent."""
+        """Publish one batch of unsent events; return how many were sent.
+
+        A session-level advisory lock lets one relay of the service publish at a time. No
+        transaction stays open while the relay talks to RabbitMQ: the rows are read in one short
+        transaction and marked sent in another. The lock ends with its connection, so a relay
+        that dies frees it for another process.
+        """
         engine = self._engine()
         model = self.model
-        with Session(engine) as session, session.begin():
-            rows = session.scalars(
-                select(model)
-                .where(model.published_at.is_(None))
-                .order_by(model.created_at)
-                .limit(self.batch_size)
-                .with_for_update(skip_locked=True)
-            ).all()
-            if not rows:
+        with engine.connect() as lock_connection:
+            locked = lock_connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": self._lock_key})
+            lock_connection.commit()
+            if not locked:
                 return 0
-            self._publish(rows)
+            try:
+                return self._publish_batch(engine, model)
+            finally:
+                lock_connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self._lock_key})
+                lock_connection.commit()
+
+    @property
+    def _lock_key(self) -> int:
+        digest = hashlib.sha256(f"samen-outbox:{self.service_name}".encode()).digest()
+        return int.from_bytes(digest[:8], "big", signed=True)
+
+    def _publish_batch(self, engine, model) -> int:
+        with Session(engine, expire_on_commit=False) as session:
+            rows = session.scalars(
+                select(model).where(model.published_at.is_(None)).order_by(model.created_at).limit(self.batch_size)
+            ).all()
+            session.commit()
+        if not rows:
+            return 0
+
+        self._publish(rows)
+
+        with Session(engine) as session, session.begin():
             session.execute(
                 update(model)
                 .where(model.id.in_([row.id for row in rows]))
@@ -195,7 +219,8 @@ class Outbox(DependencyProvider):
             )
             for row in rows:
                 if any(key.startswith(SECRET_PREFIX) for key in row.payload):
-                    row.payload = {k: v for k, v in row.payload.items() if not k.startswith(SECRET_PREFIX)}
+                    scrubbed = {k: v for k, v in row.payload.items() if not k.startswith(SECRET_PREFIX)}
+                    session.execute(update(model).where(model.id == row.id).values(payload=scrubbed))
         log.info("outbox.published", service=self.service_name, count=len(rows))
         return len(rows)
 
