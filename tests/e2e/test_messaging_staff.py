@@ -52,8 +52,9 @@ def test_coordinator_news_read_by_guardian(platform, anouk):
 
     titles = wait_for(lambda: news_titles(platform, anouk["token"]), lambda found: title in found)
     assert title in titles
-    mark = platform.login("100002")["access_token"]
-    assert title not in news_titles(platform, mark)
+    item = next(item for item in platform.get("/api/v1/news", anouk["token"]).json() if item["title"] == title)
+    assert item["location_ids"] == [anouk["child"]["location_id"]]
+    assert item["published_at"] is not None
 
 
 def test_news_from_pedagogical_staff_not_applied(platform, anouk):
