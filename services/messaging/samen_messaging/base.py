@@ -30,7 +30,7 @@ def iso(value: datetime | date | None) -> str | None:
 def field_error(code: str, field: str, **params) -> InvalidInput:
     """Build a 400 error about one request field.
 
-    The `fields` parameter ({field: [code]}) becomes the `details` of the gateway's answer.
+    The `fields` parameter ({field: [code]}) becomes the `details` of the gateway's response.
     """
     return InvalidInput(code, field=field, fields={field: [code]}, **params)
 

@@ -9,9 +9,9 @@ Consent is still checked when a page is read, against a value at most that old. 
 of accounts' events in `timeline.py` evict the entries of the child and guardian they name, in
 the process that receives the event.
 
-NOTE: with several messaging processes only the process that handles an accounts event evicts
-its entries; the others serve them until they expire, so a withdrawn consent or a removed
-guardian can take up to the TTL to take effect there.
+NOTE: with several messaging processes, only the process that handles an accounts event evicts
+its entries. The other processes serve theirs until they expire, so there a withdrawn consent
+or a removed guardian takes effect up to the TTL later.
 """
 
 from __future__ import annotations

@@ -36,8 +36,8 @@ log = structlog.get_logger(__name__)
 
 EXCERPT_CHARS = 140
 DOWNLOAD_CONCURRENCY = 6
-# Keepsake PDFs live in the media object storage under this prefix until the gateway has
-# streamed them; the gateway checks the prefix before it reads a key from a reply.
+# Keepsake PDFs stay in the media object storage under this prefix until the gateway has
+# streamed them. The gateway checks the prefix before it reads a key from a reply.
 KEEPSAKE_KEY_KIND = "keepsakes"
 # A notebook entry may be dated at most this far ahead, for clocks of devices that run fast.
 WRITTEN_AT_MAX_AHEAD = timedelta(days=1)

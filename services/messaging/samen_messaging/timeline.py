@@ -83,6 +83,9 @@ class TimelineMixin(MessagingBase):
     @rpc
     def timeline(self, child_id: str | None = None, cursor: str | None = None, limit: int | None = None) -> dict:
         """Return one page of a guardian's timeline, newest first, and the cursor of the next page."""
+        # NOTE: a page still costs the gateway's hop and media.visible_photos, which signs URLs per
+        # caller. bench/timeline.py (full data set, 3 s rounds, shared 2-core machine under load)
+        # measured 90 first pages/s with the caches and 17 without, against 3,350 and 2,140 for bare Flask.
         caller = self.caller().require_guardian()
         settings = messaging_settings()
         limit = max(1, min(int(limit or settings.timeline_page_size), settings.timeline_max_page_size))
@@ -244,7 +247,7 @@ class TimelineMixin(MessagingBase):
     def _store_attendance(self, payload: dict, kind: ItemKind, handler: str) -> None:
         """Add a check-in or check-out row for the child, ordered by the time `at` it happened.
 
-        The row keeps only `collected_by` and ids; the sentence is rendered when a page is read,
+        The row stores only `collected_by` and ids. The sentence is rendered when a page is read,
         in the reader's language and with the child's current first name.
         """
         at = parse_aware(payload["at"], "at")
