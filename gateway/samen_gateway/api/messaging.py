@@ -154,12 +154,17 @@ def unsave_entry(entry_id):
 @endpoint(bp, "/children/<child_id>/notebook.pdf", "GET", summary="The notebook of a period as a keepsake PDF",
           query=PeriodQuery, errors=[400, 401, 404, 413, 503])
 def notebook_pdf(child_id, query):
+    return keepsake_response(child_id, query["from_"], query["to"])
+
+
+def keepsake_response(child_id: str, period_from: str | None, period_to: str | None) -> Response:
     """Stream the keepsake PDF that messaging wrote to object storage, then delete it.
 
     The RPC reply carries only the storage key. The object is deleted when the response closes,
-    whether the client read it all or not, so each request renders its own PDF.
+    whether the client read it all or not, so each request renders its own PDF. The web portal
+    uses this too.
     """
-    result = rpc("messaging", "notebook_keepsake", child_id, query["from_"], query["to"])
+    result = rpc("messaging", "notebook_keepsake", child_id, period_from, period_to)
     key = result.get("key") or ""
     try:
         validate_key(key)

@@ -12,6 +12,7 @@ from samen_common import i18n
 from samen_common.errors import SamenError
 from samen_common.timeutil import local_today
 from samen_gateway.api import media as media_api
+from samen_gateway.api.messaging import keepsake_response
 from samen_gateway.context import rpc
 from samen_gateway.web import bp, portal
 from samen_gateway.web.portal import UNAVAILABLE, login_required, optional_rpc
@@ -151,11 +152,7 @@ def notebook_keepsake():
     child = chosen_child(own_children())
     if child is None:
         abort(404)
-    document = rpc("messaging", "notebook_keepsake", child["id"], request.args.get("from") or None,
-                   request.args.get("to") or None)
-    response = Response(base64.b64decode(document["content_base64"]), mimetype="application/pdf")
-    response.headers["Content-Disposition"] = content_disposition(document["filename"])
-    return response
+    return keepsake_response(child["id"], request.args.get("from") or None, request.args.get("to") or None)
 
 
 @bp.post("/notebook/<entry_id>/save")
