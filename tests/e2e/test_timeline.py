@@ -12,7 +12,7 @@ def _timeline(platform, token, **params):
     return response.json()
 
 
-def _wait_for_item(platform, token, ref_id, timeout=20.0):
+def _wait_for_item(platform, token, ref_id, timeout=60.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if ref_id in [item["ref_id"] for item in _timeline(platform, token, limit=100)["items"]]:
@@ -49,8 +49,9 @@ def test_pagination_while_items_arrive(platform, people):
         page = _timeline(platform, people["anouk"], child_id=child, limit=2, cursor=page["next_cursor"])
 
     assert len(seen) == len(set(seen))
-    assert len(seen) >= 5
-    assert all(item.startswith("message:") or item.startswith("news:") for item in seen)
+    # Other tests of the session add items for this child too (requests, check-ins), so count
+    # only the messages: the five sent before paging must all be there.
+    assert len([item for item in seen if item.startswith("message:")]) >= 5
 
 
 def test_timeline_rejects_foreign_child_and_bad_cursor(platform, people):

@@ -5,10 +5,11 @@ and requeues the unacknowledged request, so a handler that stops the eventlet hu
 runs a second time. Waiting in eventlet and computing in `eventlet.tpool` keep the hub, and with
 it the heartbeats, going.
 
-The containers use a 3 s heartbeat. With 2 s, nameko 2.14.1 loses its connection even while the
-hub runs freely: kombu 5.7's `ConsumerMixin.consume` sends heartbeats only when
+The containers use a 3 s heartbeat. NOTE: with 2 s, nameko 2.14.1 lost its connection in some
+runs here even while the hub ran freely, and in others it did not. A likely reason, read from the
+code and not measured: kombu 5.7's `ConsumerMixin.consume` sends heartbeats only when
 `drain_events(timeout=1)` times out, and RabbitMQ's own heartbeat frames, sent every 1 s at that
-setting, keep it from timing out (`test_two_second_heartbeat_drops`).
+setting, can keep it from timing out. Heartbeats below 3 s are therefore not used anywhere.
 """
 
 import time
@@ -79,11 +80,6 @@ def slow_service(container_factory, rabbit_config):
     yield from _start_slow_service(container_factory, rabbit_config, HEARTBEAT_SECONDS)
 
 
-@pytest.fixture
-def slow_service_two_second_heartbeat(container_factory, rabbit_config):
-    yield from _start_slow_service(container_factory, rabbit_config, 2)
-
-
 @pytest.mark.parametrize("method", ["wait_in_eventlet", "compute_in_tpool"])
 def test_long_handler_runs_once(slow_service, method):
     started = time.monotonic()
@@ -109,12 +105,3 @@ def test_blocked_hub_runs_twice(slow_service):
         eventlet.sleep(0.2)
 
     assert RUNS["block_the_hub"] >= 2
-
-
-@pytest.mark.xfail(strict=True, reason="nameko 2.14.1 with kombu 5.7 sends no heartbeats at HEARTBEAT: 2")
-def test_two_second_heartbeat_drops(slow_service_two_second_heartbeat):
-    result = slow_service_two_second_heartbeat.wait_in_eventlet("two-seconds")
-
-    assert result == "two-seconds"
-    eventlet.sleep(4)
-    assert RUNS["wait_in_eventlet"] == 1
