@@ -225,9 +225,11 @@ class Supervisor:
         replicas: Mapping[str, int],
         environ: Mapping[str, str],
         stop_timeout: float = DEFAULT_STOP_TIMEOUT,
+        watch_pid: int | None = None,
     ) -> None:
         self.environ = dict(environ)
         self.stop_timeout = stop_timeout
+        self.watch_pid = watch_pid
         self.children = [
             Child(spec=spec, copy=copy)
             for spec in specs
@@ -248,6 +250,9 @@ class Supervisor:
 
         while not self.signals_received:
             self._reap_and_restart()
+            if self.watch_pid is not None and not _alive(self.watch_pid):
+                log.info("process %d is gone; stopping", self.watch_pid)
+                break
             self._wakeup.wait(POLL_INTERVAL)
 
         self._stop_all()
@@ -369,6 +374,16 @@ def describe_returncode(returncode: int) -> str:
     return f"code {returncode}"
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m samen_devtools.supervise",
@@ -394,6 +409,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="SECONDS",
         help=f"seconds to wait after SIGTERM before SIGKILL (default {DEFAULT_STOP_TIMEOUT:.0f})",
     )
+    parser.add_argument(
+        "--exit-with",
+        type=int,
+        metavar="PID",
+        help="stop every process when process PID ends (tests pass their own id, so a killed test run leaves nothing behind)",
+    )
     return parser.parse_args(argv)
 
 
@@ -406,7 +427,7 @@ def build_supervisor(args: argparse.Namespace) -> Supervisor:
     specs = parse_procfile(read_text(args.procfile, "Procfile"), environ)
     replicas = parse_replicas(args.replicas, specs)
     check_executables([spec for spec in specs if replicas[spec.name] > 0], environ)
-    return Supervisor(specs, replicas, environ, stop_timeout=args.stop_timeout)
+    return Supervisor(specs, replicas, environ, stop_timeout=args.stop_timeout, watch_pid=args.exit_with)
 
 
 def read_text(path: Path, description: str) -> str:

@@ -199,7 +199,7 @@ class Platform:
     def _start_supervisor(self) -> None:
         log = open(self.log_path, "ab")
         self.processes["supervisor"] = subprocess.Popen(
-            [PYTHON, "-m", "samen_devtools.supervise", "deploy/Procfile"],
+            [PYTHON, "-m", "samen_devtools.supervise", "deploy/Procfile", "--exit-with", str(os.getpid())],
             cwd=ROOT, env=self.env, stdout=log, stderr=log, start_new_session=True,
         )
 

@@ -105,9 +105,12 @@ def test_object_storage_down(platform_ready, fault_storage, fault_postgres):
 
     uploader = Uploader(platform_ready, staff, child).start()
     time.sleep(2)
+    # A request in flight when storage goes away may see either outcome.
+    uploader.phase = "stopping"
     fault_storage.stop_endpoint()
+    time.sleep(1)
     uploader.phase = "down"
-    time.sleep(5)
+    time.sleep(4)
     fault_storage.start_endpoint()
     # A request already in flight when storage came back may still see the outage.
     uploader.phase = "recovering"
@@ -188,11 +191,19 @@ def test_fcm_503_is_retried_once(platform_ready, fault_postgres):
         item = wait_until(inbox_item, 30, message="inbox item of the photo")
 
         def deliveries():
-            return platform_ready.get(f"/api/v1/me/notifications/{item['id']}/deliveries", guardian).json()
+            # The photo may join a digest that an earlier photo of this guardian opened, and the
+            # push attempts are logged on that digest's notification, so look at every recent one.
+            items = platform_ready.get("/api/v1/me/notifications?limit=20", guardian).json()["items"]
+            found = []
+            for entry in items:
+                found.extend(
+                    platform_ready.get(f"/api/v1/me/notifications/{entry['id']}/deliveries", guardian).json()
+                )
+            return found
 
         # The first attempt waits for the digest window and the notify tick; on a busy machine that
         # takes longer than the same steps alone, so the bound is generous.
-        wait_until(lambda: any(d["status"] == "retried" for d in deliveries()), 90,
+        wait_until(lambda: any(d["status"] == "retried" for d in deliveries()), 90, interval=2,
                    message="a push retried after 503")
         assert not [m for m in platform_ready.fcm_messages() if m["message"]["token"] == device_token]
         time.sleep(3)
@@ -210,7 +221,8 @@ def test_fcm_503_is_retried_once(platform_ready, fault_postgres):
     digests = [m["message"]["data"]["digest_id"] for m in received]
     assert len(digests) == len(set(digests)), digests
     sent = [d for d in deliveries() if d["status"] == "sent"]
-    assert len(sent) == 1, deliveries()
+    # One sent delivery per push the FCM server received: no push was sent twice.
+    assert len(sent) == len(received), deliveries()
     assert inbox_item()["read_at"] is None
 
 

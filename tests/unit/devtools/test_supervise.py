@@ -246,3 +246,20 @@ def test_supervisor_rejects_unknown_program(tmp_path, supervisors):
 
     assert supervisor.returncode == 2
     assert "'no-such-program-samen' not found on PATH" in output
+
+
+def test_supervisor_exits_with_watched_process(tmp_path, supervisors):
+    watched = subprocess.Popen([PYTHON, "-c", "import time; time.sleep(120)"])
+    procfile = "long: " + python_command("import os, time; print('long-start', os.getpid()); time.sleep(120)")
+    supervisor = start_supervisor(tmp_path, procfile, "--exit-with", str(watched.pid))
+    supervisors.append(supervisor)
+    output = OutputReader(supervisor.stdout)
+    lines = output.wait_for(lambda lines: pids_from(lines, "long-start"), timeout=10)
+    child = pids_from(lines, "long-start")[0]
+
+    watched.kill()
+    watched.wait()
+
+    assert supervisor.wait(timeout=20) == 0
+    output.wait_for(lambda lines: any("all processes stopped" in line for line in lines), timeout=5)
+    assert not process_exists(child)
