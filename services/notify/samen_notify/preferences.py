@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import structlog
 from sqlalchemy import delete, or_, select
@@ -12,8 +13,9 @@ from samen_common.db import atomic
 from samen_common.errors import InvalidInput
 from samen_common.timeutil import utcnow
 from samen_notify import queries
-from samen_notify.models import Device, Recipient
-from samen_notify.quiet_hours import parse_clock
+from samen_notify.models import Device, Digest, Recipient
+from samen_notify.quiet_hours import parse_clock, release_time
+from samen_notify.settings import notify_settings
 from samen_notify.subjects import CONFIGURABLE_SUBJECTS, Channel, Subject, effective
 
 log = structlog.get_logger(__name__)
@@ -94,9 +96,28 @@ def update(db, caller: Caller, changes: dict) -> dict:
                 recipient.quiet_start = start
             if end is not None:
                 recipient.quiet_end = end
-    # NOTE: digests already planned keep the hold time computed when they opened; a changed
-    # quiet-hours span applies to items that arrive after the change.
+            _replan_open_push_digests(db, account_id, recipient)
     return read(db, caller)
+
+
+def _replan_open_push_digests(db, account_id, recipient: Recipient) -> None:
+    """Move the due time of the account's open push digests to the new quiet hours.
+
+    A digest opened during quiet hours waits for their end; after the guardian switches quiet
+    hours off or changes them, it is due at the end of its digest window, or at the new end.
+    """
+    window = timedelta(seconds=notify_settings().digest_window_seconds)
+    now = utcnow()
+    open_digests = db.scalars(
+        select(Digest).where(
+            Digest.account_id == account_id, Digest.channel == Channel.PUSH.value, Digest.state == "open"
+        )
+    ).all()
+    for digest in open_digests:
+        due = max(now, digest.opened_at + window)
+        if recipient.quiet_hours_enabled:
+            due = release_time(due, recipient.quiet_start, recipient.quiet_end)
+        digest.due_at = due
 
 
 def register_device(db, caller: Caller, token: str, platform: str, name: str = "") -> dict:
