@@ -27,6 +27,7 @@ BLUEPRINT_MODULES = [
     "samen_gateway.api.media",
     "samen_gateway.api.requests",
     "samen_gateway.api.notify",
+    "samen_gateway.api.documents",
     "samen_gateway.web",
 ]
 

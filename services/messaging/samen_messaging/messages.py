@@ -90,6 +90,38 @@ i18n.register(
             "nl": "Een nieuwsbericht heeft maximaal {limit} bijlagen.",
             "en": "A news item has at most {limit} attachments.",
         },
+        "documents_role_required": {
+            "nl": "Alleen een coördinator, unitmanager of beheerder mag documenten en de oudercommissie beheren.",
+            "en": "Only a coordinator, unit manager or administrator may manage documents and the parent committee.",
+        },
+        "document_title_missing": {
+            "nl": "Het document heeft een titel nodig van maximaal {limit} tekens.",
+            "en": "The document needs a title of at most {limit} characters.",
+        },
+        "document_period_invalid": {
+            "nl": "Ongeldige periode {value} voor een {kind}; gebruik {expected}.",
+            "en": "Invalid period {value} for a {kind}; use {expected}.",
+        },
+        "document_upload_missing": {
+            "nl": "Het geüploade bestand is niet gevonden in de opslag. Upload het opnieuw.",
+            "en": "The uploaded file was not found in storage. Upload it again.",
+        },
+        "document_storage_unavailable": {
+            "nl": "De opslag van documenten is even niet bereikbaar. Probeer het over een paar minuten opnieuw.",
+            "en": "Document storage is not reachable right now. Try again in a few minutes.",
+        },
+        "committee_member_invalid": {
+            "nl": "Lid {position} van de oudercommissie heeft een naam nodig (maximaal {limit} tekens) en een rol van maximaal {limit} tekens.",
+            "en": "Member {position} of the parent committee needs a name (at most {limit} characters) and a role of at most {limit} characters.",
+        },
+        "committee_too_many_members": {
+            "nl": "Een oudercommissie heeft maximaal {limit} leden in het portaal.",
+            "en": "A parent committee has at most {limit} members in the portal.",
+        },
+        "committee_email_invalid": {
+            "nl": "Het e-mailadres {value} is ongeldig.",
+            "en": "The e-mail address {value} is invalid.",
+        },
         "invalid_cursor": {
             "nl": "De cursor is ongeldig. Begin opnieuw bij de eerste pagina.",
             "en": "The cursor is invalid. Start again from the first page.",

@@ -1,4 +1,4 @@
-"""Tables of the messaging service: threads, notebook, news and the guardian timeline."""
+"""Tables of the messaging service: threads, notebook, news, documents and the guardian timeline."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import (
     Boolean,
     BigInteger,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
@@ -170,6 +171,50 @@ class NewsRead(Base):
     news_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("news_items.id", ondelete="CASCADE"), primary_key=True)
     guardian_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, index=True)
     read_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Document(Base):
+    """A PDF for one guardian (invoice, annual statement) or for one location (committee minutes).
+
+    Exactly one of `guardian_id` and `location_id` is set. The bytes live in object storage
+    under `storage_key`; this row holds only the metadata.
+    """
+
+    __tablename__ = "documents"
+    __table_args__ = (
+        CheckConstraint("(guardian_id IS NULL) <> (location_id IS NULL)", name="one_owner"),
+        Index("ix_documents_guardian_created", "guardian_id", "created_at"),
+        Index("ix_documents_location_created", "location_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=_uuid)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    guardian_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    location_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    # invoice, annual_statement or committee_minutes (samen_messaging.documents.DocumentKind).
+    kind: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(String(200))
+    # YYYY-MM for an invoice, YYYY for an annual statement, YYYY-MM-DD (the meeting) for minutes.
+    period: Mapped[str] = mapped_column(String(10))
+    filename: Mapped[str] = mapped_column(String(200))
+    storage_key: Mapped[str] = mapped_column(String(300), unique=True)
+    size: Mapped[int] = mapped_column(Integer)
+    uploaded_by: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ParentCommittee(Base):
+    """The parent committee (oudercommissie) of one location: members and a contact address."""
+
+    __tablename__ = "parent_committees"
+
+    location_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    # [{"name": ..., "role": ...}] in the order the coordinator entered them.
+    members: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    updated_by: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class OrganisationSettings(Base):

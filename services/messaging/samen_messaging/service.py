@@ -23,13 +23,14 @@ from samen_messaging.base import iso, parse_date
 from samen_messaging.models import OutboxMessage
 # Modules, not classes: `nameko run` treats every class with entrypoints in this module's
 # namespace as a service of its own, so the mixins stay behind their module names.
-from samen_messaging import news, notebook, threads, timeline
+from samen_messaging import documents, news, notebook, threads, timeline
 
 configure_logging("messaging")
 log = structlog.get_logger(__name__)
 
 
-class MessagingService(threads.ThreadsMixin, notebook.NotebookMixin, news.NewsMixin, timeline.TimelineMixin):
+class MessagingService(threads.ThreadsMixin, notebook.NotebookMixin, news.NewsMixin, timeline.TimelineMixin,
+                       documents.DocumentsMixin):
     name = "messaging"
 
     db = Database("messaging")

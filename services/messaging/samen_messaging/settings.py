@@ -31,6 +31,7 @@ class MessagingSettings:
     timeline_page_size: int
     timeline_max_page_size: int
     timeline_cache_seconds: float
+    document_max_bytes: int
 
 
 @lru_cache(maxsize=1)
@@ -57,4 +58,5 @@ def messaging_settings() -> MessagingSettings:
         timeline_page_size=env_int("SAMEN_TIMELINE_PAGE_SIZE", 20),
         timeline_max_page_size=env_int("SAMEN_TIMELINE_MAX_PAGE_SIZE", 100),
         timeline_cache_seconds=env_float("SAMEN_TIMELINE_CACHE_SECONDS", 5.0),
+        document_max_bytes=env_int("SAMEN_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024),
     )
