@@ -275,6 +275,37 @@ def test_parent_sends_message(tab_factory, children):
     tab.check("thread")
 
 
+
+def test_admin_uploads_invoice_parent_downloads(tab_factory, platform, children):
+    admin = platform.session("900003")
+    uploaded = admin.post(
+        f"{platform.url}/api/v1/guardians/{GUARDIAN}/documents",
+        data={"kind": "invoice", "title": "Factuur browser", "period": "2026-11"},
+        files={"file": ("factuur-browser.pdf", b"%PDF-1.4\n% browser journey\n", "application/pdf")}, timeout=15,
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    location_id = children["Vlinders"]["location_id"]
+    committee = admin.put(f"{platform.url}/api/v1/locations/{location_id}/parent-committee", timeout=15, json={
+        "members": [{"name": "Sanne Bakker", "role": "voorzitter"}], "contact_email": "oc@example.org"})
+    assert committee.status_code == 200, committee.text
+
+    parent = tab_factory()
+    parent.login(GUARDIAN)
+    parent.open("/documents")
+    assert "Factuur browser" in parent.page.inner_text("main")
+    parent.check("documents-with-invoice")
+    with parent.page.expect_download() as download_info:
+        parent.page.click(f"a[href$='/documents/{uploaded.json()['id']}/download']")
+    download = download_info.value
+    assert download.suggested_filename == "factuur-browser.pdf"
+    with open(download.path(), "rb") as handle:
+        assert handle.read(5) == b"%PDF-"
+
+    parent.open("/parent-committee")
+    assert "Sanne Bakker" in parent.page.inner_text("main")
+    parent.check("parent-committee-with-members")
+
+
 PARENT_PAGES = [
     ("/messages", "messages"), ("/news", "news"), ("/notifications", "notifications"),
     ("/documents", "documents"), ("/team", "team"), ("/parent-committee", "parent-committee"),

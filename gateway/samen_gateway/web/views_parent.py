@@ -12,6 +12,7 @@ from samen_common import i18n
 from samen_common.errors import SamenError
 from samen_common.timeutil import local_today
 from samen_gateway.api import media as media_api
+from samen_gateway.api.documents import stream_document
 from samen_gateway.api.messaging import keepsake_response
 from samen_gateway.context import rpc
 from samen_gateway.web import bp, portal
@@ -504,9 +505,14 @@ def portal_text(key: str) -> str:
 @bp.get("/documents")
 @guardian_page
 def documents():
-    # NOTE: no service stores invoices or annual statements yet, so this page always shows its
-    # empty state; it can list them once an RPC returns the documents uploaded for a guardian.
-    return render_template("documents.html")
+    items = optional_rpc("messaging", "list_my_documents")
+    return render_template("documents.html", items=items)
+
+
+@bp.get("/documents/<document_id>/download")
+@guardian_page
+def document_download(document_id):
+    return stream_document(rpc("messaging", "my_document_download", document_id))
 
 
 @bp.get("/team")
@@ -531,10 +537,21 @@ def team():
 @bp.get("/parent-committee")
 @guardian_page
 def parent_committee():
-    # NOTE: no service stores the parent committee's members or minutes yet; the page explains the
-    # committee and shows the empty state.
-    locations = sorted({child.get("location_name") for child in own_children() if child.get("location_name")})
-    return render_template("parent_committee.html", locations=locations)
+    location_ids = sorted({child["location_id"] for child in own_children() if child.get("location_id")})
+    committees = []
+    for location_id in location_ids:
+        committee = optional_rpc("messaging", "parent_committee", location_id)
+        if committee is UNAVAILABLE:
+            return render_template("parent_committee.html", committees=UNAVAILABLE)
+        committees.append(committee)
+    committees.sort(key=lambda committee: committee.get("location_name") or "")
+    return render_template("parent_committee.html", committees=committees)
+
+
+@bp.get("/parent-committee/<location_id>/minutes/<document_id>")
+@guardian_page
+def committee_minutes_download(location_id, document_id):
+    return stream_document(rpc("messaging", "committee_minutes_download", location_id, document_id))
 
 
 @bp.get("/accessibility")
