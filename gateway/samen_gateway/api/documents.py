@@ -2,8 +2,8 @@
 
 The gateway checks an uploaded PDF (the `%PDF-` signature, at most SAMEN_DOCUMENT_MAX_BYTES),
 writes it to object storage under a random `documents/` key and passes only the key and the
-metadata to messaging. A download asks messaging for the key of a document the caller may read
-and streams the object from storage.
+metadata to messaging. For a download the gateway requests from messaging the key of a document
+the caller may read and streams the object from storage.
 """
 
 from __future__ import annotations
