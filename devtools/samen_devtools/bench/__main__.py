@@ -3,6 +3,7 @@
     python -m samen_devtools.bench            # full data set and rounds (about 10 minutes)
     python -m samen_devtools.bench --smoke    # tiny data set and short rounds (under a minute)
     python -m samen_devtools.bench --smoke --output /tmp/bench.md
+    python -m samen_devtools.bench --only rpc_stock rpc_samen --output /tmp/rpc.md
 
 Every result is a ratio against a baseline measured in the same run, because absolute timings
 on a shared machine drift between runs. RabbitMQ and PostgreSQL are used through a vhost and
@@ -31,6 +32,7 @@ SMOKE_ROUNDS = harness.Rounds(warmup=0, repeats=2, seconds=0.5)
 # Workers (and AMQP prefetch) per service process: the platform default and the tuned value.
 DEFAULT_MAX_WORKERS = 10
 TUNED_MAX_WORKERS = 20
+BENCHMARKS = ("rpc_stock", "rpc_samen", "scale_out", "database", "gateway", *external.SCRIPTS)
 
 
 def parse_arguments(argv=None) -> argparse.Namespace:
@@ -39,6 +41,8 @@ def parse_arguments(argv=None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=harness.ROOT / "docs" / "benchmarks.md",
                         help="Markdown report path; the JSON goes beside it with the suffix .json")
     parser.add_argument("--no-profile", action="store_true", help="skip py-spy even where a goal is missed")
+    parser.add_argument("--only", nargs="+", choices=BENCHMARKS, metavar="NAME",
+                        help=f"run only these benchmarks ({', '.join(BENCHMARKS)}) and mark the report as partial")
     return parser.parse_args(argv)
 
 
@@ -65,6 +69,8 @@ def main(argv=None) -> int:
         "rounds": rounds.__dict__,
         "logs": str(work_dir),
     }
+    if arguments.only:
+        results["only"] = list(arguments.only)
     json_path = arguments.output.with_suffix(".json")
     arguments.output.parent.mkdir(parents=True, exist_ok=True)
     results["benchmarks"] = {}
@@ -79,7 +85,7 @@ def main(argv=None) -> int:
         env = harness.base_environment(vhost, data_dir)
         try:
             run_all(results["benchmarks"], save, vhost, env, processes, rounds, size, work_dir, profile,
-                    arguments.smoke)
+                    arguments.smoke, set(arguments.only or BENCHMARKS))
         finally:
             processes.stop_all()
             results["finished"] = True
@@ -111,12 +117,18 @@ def run_one(benchmarks: dict, save, name: str, measure) -> dict | None:
     return result
 
 
-def run_all(benchmarks, save, vhost, env, processes, rounds, size, work_dir, profile, smoke) -> None:
+def run_all(benchmarks, save, vhost, env, processes, rounds, size, work_dir, profile, smoke, selected) -> None:
     bench = RpcBench(vhost, env, processes, rounds, work_dir)
+
+    def run_selected(name: str, measure) -> None:
+        if name in selected:
+            run_one(benchmarks, save, name, measure)
+
     # A smoke run only checks that everything runs, so the scripts under bench/ (with vhosts and
     # databases of their own) run alongside the other benchmarks. A full run keeps them apart,
     # because they would take CPU time from each other's measurements.
-    scripts = {name: external.ScriptRun(name, smoke, env) for name in external.SCRIPTS} if smoke else {}
+    scripts = {name: external.ScriptRun(name, smoke, env) for name in external.SCRIPTS
+               if name in selected} if smoke else {}
 
     def cleanup_after(measure):
         def wrapped():
@@ -127,12 +139,12 @@ def run_all(benchmarks, save, vhost, env, processes, rounds, size, work_dir, pro
                 bench.stop(list(processes.started))
         return wrapped
 
-    run_one(benchmarks, save, "rpc_stock", cleanup_after(lambda: bench.nameko_against_raw(
+    run_selected("rpc_stock", cleanup_after(lambda: bench.nameko_against_raw(
         "stock", "StockEchoService", STOCK_GUARANTEES, DEFAULT_MAX_WORKERS, bench.stock_callers, profile)))
-    run_one(benchmarks, save, "rpc_samen", cleanup_after(lambda: bench.nameko_against_raw(
+    run_selected("rpc_samen", cleanup_after(lambda: bench.nameko_against_raw(
         "samen", "EchoService", SAMEN_GUARANTEES, TUNED_MAX_WORKERS, bench.samen_callers, profile)))
-    run_one(benchmarks, save, "scale_out", cleanup_after(lambda: bench.scale_out(TUNED_MAX_WORKERS)))
-    run_one(benchmarks, save, "database", cleanup_after(lambda: bench.database_wait(DEFAULT_MAX_WORKERS)))
+    run_selected("scale_out", cleanup_after(lambda: bench.scale_out(TUNED_MAX_WORKERS)))
+    run_selected("database", cleanup_after(lambda: bench.database_wait(DEFAULT_MAX_WORKERS)))
 
     def gateway():
         loaded = dataset.load_accounts(size, env)
@@ -141,13 +153,13 @@ def run_all(benchmarks, save, vhost, env, processes, rounds, size, work_dir, pro
         result["data_set"] = {"size": size.__dict__, **loaded}
         return result
 
-    run_one(benchmarks, save, "gateway", cleanup_after(gateway))
+    run_selected("gateway", cleanup_after(gateway))
 
     for name in external.SCRIPTS:
         if name in scripts:
-            run_one(benchmarks, save, name, scripts[name].result)
+            run_selected(name, scripts[name].result)
         else:
-            run_one(benchmarks, save, name, lambda name=name: external.run_script(name, smoke, env))
+            run_selected(name, lambda name=name: external.run_script(name, smoke, env))
 
 
 if __name__ == "__main__":

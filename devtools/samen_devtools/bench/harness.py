@@ -273,17 +273,19 @@ def child_pids(pid: int) -> list[int]:
     return [int(child) for child in output.split()]
 
 
-def profile(pid: int, seconds: float, out_path: Path, top: int = 8, stages: dict[str, str] | None = None) -> dict:
-    """Sample `pid` with `py-spy record` for `seconds` and return the busiest functions.
+def profile(pid: int, seconds: float, out_path: Path, top: int = 8, stages: dict[str, str] | None = None,
+            rate: int = 100) -> dict:
+    """Sample `pid` with `py-spy record` at `rate` samples per second for `seconds` and return the busiest functions.
 
     Returns the share of samples in which each function is the innermost frame ("self") and
     the collapsed stacks file for a closer look. `stages` maps a label to a text that marks a
     frame of that stage. Each sample counts for the first stage whose text occurs in its stack.
-    Call it while the process is under load.
+    py-spy leaves out samples of a thread that waits in a system call (it runs without
+    `--idle`), so an idle process yields few samples: call it while the process is under load.
     """
     command = [
         str(BIN / "py-spy"), "record", "--pid", str(pid), "--duration", str(max(1, int(seconds))),
-        "--format", "raw", "--output", str(out_path), "--nonblocking",
+        "--rate", str(rate), "--format", "raw", "--output", str(out_path), "--nonblocking",
     ]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0 or not out_path.exists():

@@ -16,6 +16,8 @@ def render(results: dict) -> str:
     benchmarks = results["benchmarks"]
     rounds = results["rounds"]
     state = "" if results.get("finished") else " (partial: the run has not finished)"
+    if results.get("only"):
+        state += f" (partial: only {', '.join(results['only'])} ran)"
     lines = [
         "# Benchmarks",
         "",
@@ -175,12 +177,32 @@ def _profile_lines(profile: dict | None, what: str) -> list[str]:
         return []
     if "error" in profile:
         return ["", f"py-spy could not record {what}: {profile['error']}"]
-    lines = ["", f"py-spy, {what} under load ({profile['samples']} samples), functions by own time:", ""]
+    load = ""
+    if "calls" in profile:
+        load = (f" over {profile['seconds']:.0f} s, while the callers completed {profile['calls']:,} calls"
+                f" and the process used {profile['cpu_seconds']} s of CPU time")
+    lines = ["", f"py-spy, {what} under load ({profile['samples']} samples{load}), functions by own time:", ""]
     lines += [f"- {entry['share']:.0%} `{entry['function']}`" for entry in profile["self_time"][:6]]
+    lines += _sampled_time_note(profile)
     if profile.get("stages"):
         lines += ["", "Share of the samples whose stack contains each stage (a sample counts once, for the first "
                   "stage listed that it contains):", ""]
         lines += [f"- {share:.0%} {stage}" for stage, share in profile["stages"].items()]
+    return lines
+
+
+def _sampled_time_note(profile: dict) -> list[str]:
+    """Return a note on CPU time per call, and on samples that add up to more than the CPU time."""
+    if not profile.get("calls") or not profile.get("rate"):
+        return []
+    cpu_ms_per_call = profile["cpu_seconds"] * 1000 / profile["calls"]
+    lines = ["", f"CPU time of the process per call while py-spy recorded it: {cpu_ms_per_call:.2f} ms."]
+    sampled_seconds = profile["samples"] / profile["rate"]
+    if sampled_seconds > profile["cpu_seconds"] * 1.1:
+        lines[-1] += (f" The samples stand for {sampled_seconds:.1f} s but the process used "
+                      f"{profile['cpu_seconds']} s of CPU time, so py-spy also counted time in which the thread "
+                      "was not idle yet did not run either, such as waiting for a core that RabbitMQ or the "
+                      "callers held. A share below is a share of that time, not of CPU time.")
     return lines
 
 
@@ -214,10 +236,12 @@ def _rpc_section(benchmarks: dict) -> list[str]:
     samen = benchmarks["rpc_samen"]["concurrent"]["ratio"]
     if samen < RPC_GOAL:
         lines += ["", f"**Missed:** the tuned path reaches {samen:.0%} of raw kombu with 20 callers; the goal is "
-                  f"{RPC_GOAL:.0%}. The profile below shows where the service process spends its time. Each call "
-                  "there runs in a new green thread with nameko's worker context and dependency hooks, and each "
-                  "reply builds a kombu connection object and takes a producer from kombu's pool, where the raw "
-                  "server publishes on one producer from one loop."]
+                  f"{RPC_GOAL:.0%}. The profiles below show where the service processes spend their time. "
+                  "Each call there runs in a new green thread with nameko's worker context and dependency hooks. "
+                  "The stock service builds a kombu connection object per reply and takes a producer from "
+                  "kombu's pool. The Samen service publishes every reply on one producer that it keeps "
+                  "(`samen_common.rpc.ReplyProducer`), like the raw server, which does so from one loop "
+                  "without green threads. On both sides py-amqp reads pending frames before each publish."]
     lines += _profile_lines(benchmarks["rpc_stock"].get("profile"), "the stock nameko service")
     lines += _profile_lines(benchmarks["rpc_samen"].get("profile"), "the tuned Samen service")
     return lines

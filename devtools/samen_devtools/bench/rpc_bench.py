@@ -28,6 +28,13 @@ SERVICE_STAGES = {
     "eventlet hub": "eventlet/hubs/",
 }
 CALLERS = 20
+# py-spy samples per second and seconds per recording. With 20 callers on the 2 cores of the
+# machine behind docs/benchmarks.md, 6 s gave about 230 samples (py-spy counts no sample of a
+# thread waiting in a system call and gets little CPU time itself), so 10 s gives some 400.
+# Fewer than PROFILE_MIN_SAMPLES mean that the service sat idle.
+PROFILE_RATE = 100
+PROFILE_SECONDS = 10.0
+PROFILE_MIN_SAMPLES = 200
 DATABASE_CALLERS = 10
 DATABASE_WAIT_MS = 10
 
@@ -55,6 +62,40 @@ def run_threads(callers: list, seconds: float) -> int:
     for thread in threads:
         thread.join()
     return sum(counts)
+
+
+class _Load:
+    """Callers looping on threads of their own until `stop()`, counting completed and failed calls.
+
+    A failed call is counted and the loop goes on, so one error does not end the load.
+    """
+
+    def __init__(self, callers: list):
+        self.calls = 0
+        self.errors = 0
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._loop, args=(call,), daemon=True) for call in callers]
+
+    def _loop(self, call) -> None:
+        while not self._stopped.is_set():
+            try:
+                call()
+            except Exception:  # noqa: BLE001 - a failed call is counted and reported, and the load goes on
+                with self._lock:
+                    self.errors += 1
+                continue
+            with self._lock:
+                self.calls += 1
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        for thread in self._threads:
+            thread.join()
 
 
 def _context_data() -> dict:
@@ -142,13 +183,36 @@ class RpcBench:
         return harness.measure(lambda seconds: run_threads(callers, seconds), self.rounds)
 
     def profile_under_load(self, pid: int, callers: list, name: str) -> dict:
-        """Record the process `pid` with py-spy while `callers` keep it busy."""
-        seconds = max(3.0, self.rounds.seconds)
-        load = threading.Thread(target=run_threads, args=(callers, seconds + 1.5))
-        load.start()
-        time.sleep(0.5)
-        result = harness.profile(pid, seconds, self.work_dir / f"{name}.pyspy.txt", stages=SERVICE_STAGES)
-        load.join()
+        """Record the process `pid` with py-spy while `callers` keep it busy.
+
+        The result also holds the calls completed and failed and the CPU time of `pid` during
+        the recording. A recording with fewer than PROFILE_MIN_SAMPLES samples is tried once more
+        and then reported as an error with those figures, because it cannot show where the time goes.
+        """
+        seconds = max(PROFILE_SECONDS, self.rounds.seconds)
+        result: dict = {}
+        for _ in range(2):
+            load = _Load(callers)
+            load.start()
+            time.sleep(0.5)
+            calls_before, errors_before = load.calls, load.errors
+            cpu_before = harness.cpu_seconds([pid])
+            result = harness.profile(pid, seconds, self.work_dir / f"{name}.pyspy.txt", stages=SERVICE_STAGES,
+                                     rate=PROFILE_RATE)
+            result["calls"] = load.calls - calls_before
+            result["failed_calls"] = load.errors - errors_before
+            result["cpu_seconds"] = round(harness.cpu_seconds([pid]) - cpu_before, 2)
+            result["seconds"] = seconds
+            result["rate"] = PROFILE_RATE
+            load.stop()
+            if result.get("samples", 0) >= PROFILE_MIN_SAMPLES:
+                return result
+        if "error" not in result:
+            result["error"] = (
+                f"py-spy recorded {result.get('samples', 0)} samples in {seconds:.0f} s, fewer than "
+                f"{PROFILE_MIN_SAMPLES}, while the callers completed {result['calls']} calls, "
+                f"{result['failed_calls']} failed, and the process used {result['cpu_seconds']} s of CPU time"
+            )
         return result
 
     # Benchmarks.
