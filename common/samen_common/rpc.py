@@ -10,6 +10,10 @@ gets a 503, so writing them to disk buys nothing. Requests keep publisher confir
 nameko detects a call to a service without a queue (UnknownService) from the returned message,
 which only arrives with confirms. Replies go without confirms. Events are published elsewhere
 (the outbox) and stay persistent with confirms.
+
+Each service process publishes its replies through one kombu producer on one connection that it
+keeps open (`ReplyProducer`), which saves the work of nameko's Responder on every reply: building
+a kombu Connection object and taking a producer from kombu's pool.
 """
 
 from __future__ import annotations
@@ -18,12 +22,15 @@ import sys
 import time
 
 import eventlet
+import eventlet.semaphore
 import structlog
-from nameko.amqp.publish import Publisher
+from kombu import Connection, Producer
 from nameko.constants import (
     AMQP_SSL_CONFIG_KEY,
     AMQP_URI_CONFIG_KEY,
+    DEFAULT_RETRY_POLICY,
     DEFAULT_SERIALIZER,
+    DEFAULT_TRANSPORT_OPTIONS,
     LOGIN_METHOD_CONFIG_KEY,
     NON_PERSISTENT,
     SERIALIZER_CONFIG_KEY,
@@ -50,27 +57,127 @@ def _is_database_outage(exc: BaseException) -> bool:
     return sqlstate == "57014"
 
 
-class _ReplyPublisher(Publisher):
-    use_confirms = False
-    delivery_mode = NON_PERSISTENT
+class ReplyProducer:
+    """A kombu producer on a connection of its own, shared by the green threads of one service.
+
+    Messages go out transient, without publisher confirms and with `mandatory` off, like the
+    replies of nameko 2.14.1's Responder with Samen's settings. A lock keeps one green thread at
+    a time on the connection, because a send that yields to the hub halfway would otherwise let
+    another green thread's frames in between.
+
+    The service reads nothing from this connection between publishes, so a close sent by the broker
+    or a socket closed by a broker restart shows up only at the next publish. py-amqp 5.4 reads pending frames without
+    waiting before each publish (`Channel._basic_publish`), which raises the connection error
+    there, and kombu's `Connection.ensure` (behind `retry=True`) then reconnects and publishes
+    again, up to DEFAULT_RETRY_POLICY's retries. When that fails as well, the connection is
+    dropped and the next reply opens a new one.
+    """
+
+    def __init__(self, amqp_uri: str, ssl=None, login_method=None):
+        self._amqp_uri = amqp_uri
+        self._ssl = ssl
+        self._login_method = login_method
+        self._lock = eventlet.semaphore.Semaphore()
+        self._connection: Connection | None = None
+        self._producer: Producer | None = None
+
+    def publish(self, payload, *, exchange, routing_key: str, correlation_id: str | None, serializer: str) -> None:
+        """Publish `payload`. kombu retries after a connection error as DEFAULT_RETRY_POLICY sets, then raises it."""
+        with self._lock:
+            producer = self._ready_producer()
+            try:
+                producer.publish(
+                    payload,
+                    exchange=exchange,
+                    routing_key=routing_key,
+                    correlation_id=correlation_id,
+                    serializer=serializer,
+                    headers={},
+                    delivery_mode=NON_PERSISTENT,
+                    mandatory=False,
+                    retry=True,
+                    retry_policy=DEFAULT_RETRY_POLICY,
+                )
+            except Exception as exc:
+                log.warning("rpc.reply_publish_failed", routing_key=routing_key, error=repr(exc)[:300])
+                self._discard()
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                try:
+                    self._connection.release()
+                except Exception as exc:  # noqa: BLE001 - the connection is dropped either way
+                    log.info("rpc.reply_connection_close_failed", error=repr(exc)[:300])
+                self._connection = self._producer = None
+
+    def abort(self) -> None:
+        """Drop the connection at once, without the lock or the close handshake."""
+        self._discard()
+
+    def _ready_producer(self) -> Producer:
+        if self._producer is None:
+            # Producer() connects at once, retrying as DEFAULT_TRANSPORT_OPTIONS set.
+            transport_options = dict(DEFAULT_TRANSPORT_OPTIONS, confirm_publish=False)
+            connection = Connection(
+                self._amqp_uri, transport_options=transport_options, ssl=self._ssl, login_method=self._login_method
+            )
+            self._producer = Producer(connection)
+            self._connection = connection
+        return self._producer
+
+    def _discard(self) -> None:
+        """Drop the connection without the close handshake, which could wait on a dead socket."""
+        if self._connection is not None:
+            try:
+                self._connection.collect()
+            except Exception as exc:  # noqa: BLE001 - the connection is dropped either way
+                log.info("rpc.reply_connection_close_failed", error=repr(exc)[:300])
+        self._connection = self._producer = None
 
 
 class _ReplyResponder(Responder):
-    publisher_cls = _ReplyPublisher
+    """nameko's Responder, which serializes the reply, publishing through a shared ReplyProducer."""
+
+    def __init__(self, producer: ReplyProducer, exchange, serializer, message):
+        super().__init__(None, exchange, serializer, message)
+        # send_response builds `publisher_cls(amqp_uri, ssl=..., login_method=...)` and calls its
+        # `publish(payload, serializer=, exchange=, routing_key=, correlation_id=)`.
+        self.publisher_cls = lambda *args, **kwargs: producer
 
 
 class SamenRpcConsumer(RpcConsumer):
     """nameko's RPC consumer that publishes replies as transient messages without confirms."""
 
+    reply_producer: ReplyProducer | None = None
+
+    def setup(self):
+        super().setup()
+        config = self.container.config
+        self.reply_producer = ReplyProducer(
+            config[AMQP_URI_CONFIG_KEY],
+            ssl=config.get(AMQP_SSL_CONFIG_KEY),
+            login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
+        )
+
+    def stop(self):
+        super().stop()
+        if self.reply_producer is not None:
+            self.reply_producer.close()
+
+    def kill(self):
+        super().kill()
+        if self.reply_producer is not None:
+            self.reply_producer.abort()
+
     def handle_result(self, message, result, exc_info):
         config = self.container.config
         responder = _ReplyResponder(
-            config[AMQP_URI_CONFIG_KEY],
+            self.reply_producer,
             get_rpc_exchange(config),
             config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER),
             message,
-            ssl=config.get(AMQP_SSL_CONFIG_KEY),
-            login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
         )
         result, exc_info = responder.send_response(result, exc_info)
         self.queue_consumer.ack_message(message)
