@@ -10,6 +10,12 @@ eventlet.monkey_patch()
 
 import os  # noqa: E402
 import re  # noqa: E402
+import time as _time  # noqa: E402
+
+# The services count days in Europe/Amsterdam. Tests (and the processes they start) use the same
+# zone, so `date.today()` in a test is the services' today, also just after midnight in Amsterdam.
+os.environ["TZ"] = "Europe/Amsterdam"
+_time.tzset()
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402

@@ -52,6 +52,13 @@ def test_consent_withdrawn_shows_false(platform):
     children = children_of(platform, "100001", predicate=withdrawn)
     assert withdrawn(children)
 
+    # Later tests of the session post photos of Sam, so give the consent back.
+    restored = staff(platform, "record-consent", "--child-ref", "child-001", "--account-number", "100001",
+                     "--granted", "yes")
+    assert restored.returncode == 0, restored.stderr
+    children = children_of(platform, "100001", predicate=lambda cs: not withdrawn(cs))
+    assert not withdrawn(children)
+
 
 def test_invalid_event_not_sent(platform):
     result = staff(platform, "end-care", "--child-ref", "child-002", "--end-date", "31-07-2027", lang="nl")
