@@ -76,8 +76,14 @@ def test_notebook_pdf_shows_only_consented_photos(platform, people):
     assert pdf.status_code == 200
     assert pdf.headers["Content-Type"] == "application/pdf"
     assert pdf.headers["Content-Disposition"].startswith("attachment;")
-    # The gateway deletes the stored keepsake once it has streamed it.
-    assert not [path for path in (platform.data_dir / "storage" / "keepsakes").rglob("*") if path.is_file()]
+    # The gateway deletes the stored keepsake when the response closes, just after the last byte.
+    def stored_keepsakes():
+        return [path for path in (platform.data_dir / "storage" / "keepsakes").rglob("*") if path.is_file()]
+
+    deadline = time.monotonic() + 10
+    while stored_keepsakes() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not stored_keepsakes()
     reader = PdfReader(io.BytesIO(pdf.content))
     text = "\n".join(page.extract_text() for page in reader.pages)
     assert "Samen met de blokken gespeeld" in text
