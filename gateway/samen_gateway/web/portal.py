@@ -273,6 +273,15 @@ def finish_portal_response(response):
 # Calls to services that may not offer an RPC yet.
 
 
+def shown_on_form(exc: SamenError) -> bool:
+    """Tell whether a rejection is shown on the form that caused it.
+
+    A 401 goes through the login redirect and a 5xx to the error page; every other status is a
+    reason the person can act on.
+    """
+    return exc.status < 500 and exc.status != 401
+
+
 def optional_rpc(service: str, method: str, *args, **kwargs):
     """Call an RPC; return UNAVAILABLE when the service or the method is not there (yet)."""
     try:

@@ -16,7 +16,7 @@ from samen_gateway.api.documents import stream_document
 from samen_gateway.api.messaging import keepsake_response
 from samen_gateway.context import rpc
 from samen_gateway.web import bp, portal
-from samen_gateway.web.portal import UNAVAILABLE, login_required, optional_rpc
+from samen_gateway.web.portal import UNAVAILABLE, login_required, optional_rpc, shown_on_form
 from samen_media.storage import content_disposition
 
 NOTIFICATION_SUBJECTS = ("photos", "notebook", "messages", "news", "requests")
@@ -269,9 +269,20 @@ def _optional_daypart() -> str | None:
 
 
 def _agenda_form_error(child: dict, exc: SamenError):
-    """Render the agenda again with the service's reason, so the guardian sees why a request failed."""
+    """Render the agenda again with the service's reason, so the guardian can read why a request failed."""
     g.portal_form_error = exc.message(g.language)
     return agenda_with_error(child, exc.status)
+
+
+def _agenda_request(child: dict, done: str, method: str, **kwargs):
+    """Send an agenda form to the requests service; a rejection re-renders the agenda with its reason."""
+    try:
+        rpc("requests", method, child["id"], **kwargs)
+    except SamenError as exc:
+        if not shown_on_form(exc):
+            raise
+        return _agenda_form_error(child, exc)
+    return _agenda_redirect(child["id"], done)
 
 
 def agenda_with_error(child: dict, status: int):
@@ -283,28 +294,20 @@ def agenda_with_error(child: dict, status: int):
 @guardian_page
 def agenda_illness():
     child = chosen_child(own_children())
-    try:
-        rpc("requests", "report_illness", child["id"], start_date=request.form.get("start_date") or None,
-            daypart=_optional_daypart(), idempotency_key=request.form.get("idempotency_key") or None)
-    except SamenError as exc:
-        if exc.status >= 500 or exc.status == 401:
-            raise
-        return _agenda_form_error(child, exc)
-    return _agenda_redirect(child["id"], "illness")
+    return _agenda_request(
+        child, "illness", "report_illness", start_date=request.form.get("start_date") or None,
+        daypart=_optional_daypart(), idempotency_key=request.form.get("idempotency_key") or None,
+    )
 
 
 @bp.post("/agenda/recovered")
 @guardian_page
 def agenda_recovered():
     child = chosen_child(own_children())
-    try:
-        rpc("requests", "report_recovered", child["id"], back_on=request.form.get("back_on") or None,
-            idempotency_key=request.form.get("idempotency_key") or None)
-    except SamenError as exc:
-        if exc.status >= 500 or exc.status == 401:
-            raise
-        return _agenda_form_error(child, exc)
-    return _agenda_redirect(child["id"], "recovered")
+    return _agenda_request(
+        child, "recovered", "report_recovered", back_on=request.form.get("back_on") or None,
+        idempotency_key=request.form.get("idempotency_key") or None,
+    )
 
 
 @bp.post("/agenda/absence")
@@ -314,47 +317,35 @@ def agenda_absence():
     kind = request.form.get("kind", "holiday")
     if kind not in ("holiday", "absence_other"):
         abort(400)
-    try:
-        rpc("requests", "report_absence", child["id"], kind=kind, start_date=request.form.get("start_date", ""),
-            end_date=request.form.get("end_date") or None, daypart=_optional_daypart(),
-            note=(request.form.get("note") or "")[:1000] or None,
-            idempotency_key=request.form.get("idempotency_key") or None)
-    except SamenError as exc:
-        if exc.status >= 500 or exc.status == 401:
-            raise
-        return _agenda_form_error(child, exc)
-    return _agenda_redirect(child["id"], "absence")
+    return _agenda_request(
+        child, "absence", "report_absence", kind=kind, start_date=request.form.get("start_date", ""),
+        end_date=request.form.get("end_date") or None, daypart=_optional_daypart(),
+        note=(request.form.get("note") or "")[:1000] or None,
+        idempotency_key=request.form.get("idempotency_key") or None,
+    )
 
 
 @bp.post("/agenda/extra-day")
 @guardian_page
 def agenda_extra_day():
     child = chosen_child(own_children())
-    try:
-        rpc("requests", "request_extra_day", child["id"], day=request.form.get("day", ""),
-            daypart=_optional_daypart() or "whole_day", spend_credit=request.form.get("spend_credit") == "on",
-            waitlist=request.form.get("waitlist") == "on", alternatives=[],
-            idempotency_key=request.form.get("idempotency_key") or None)
-    except SamenError as exc:
-        if exc.status >= 500 or exc.status == 401:
-            raise
-        return _agenda_form_error(child, exc)
-    return _agenda_redirect(child["id"], "requested")
+    return _agenda_request(
+        child, "requested", "request_extra_day", day=request.form.get("day", ""),
+        daypart=_optional_daypart() or "whole_day", spend_credit=request.form.get("spend_credit") == "on",
+        waitlist=request.form.get("waitlist") == "on", alternatives=[],
+        idempotency_key=request.form.get("idempotency_key") or None,
+    )
 
 
 @bp.post("/agenda/swap-day")
 @guardian_page
 def agenda_swap_day():
     child = chosen_child(own_children())
-    try:
-        rpc("requests", "request_swap_day", child["id"], given_up_day=request.form.get("given_up_day", ""),
-            new_day=request.form.get("new_day", ""), waitlist=request.form.get("waitlist") == "on",
-            alternatives=[], idempotency_key=request.form.get("idempotency_key") or None)
-    except SamenError as exc:
-        if exc.status >= 500 or exc.status == 401:
-            raise
-        return _agenda_form_error(child, exc)
-    return _agenda_redirect(child["id"], "requested")
+    return _agenda_request(
+        child, "requested", "request_swap_day", given_up_day=request.form.get("given_up_day", ""),
+        new_day=request.form.get("new_day", ""), waitlist=request.form.get("waitlist") == "on",
+        alternatives=[], idempotency_key=request.form.get("idempotency_key") or None,
+    )
 
 
 @bp.post("/agenda/requests/<request_id>/cancel")

@@ -9,7 +9,7 @@ from samen_common.timeutil import local_today
 from samen_gateway.api import media as media_api
 from samen_gateway.context import rpc
 from samen_gateway.web import bp
-from samen_gateway.web.portal import UNAVAILABLE, optional_rpc, staff_required
+from samen_gateway.web.portal import UNAVAILABLE, optional_rpc, shown_on_form, staff_required
 from samen_gateway.web.views_parent import profile
 from samen_media.settings import media_settings
 
@@ -68,7 +68,7 @@ def staff_decide(request_id):
         rpc("requests", "decide_request", request_id, decision,
             reason=(request.form.get("reason") or "")[:1000] or None)
     except SamenError as exc:
-        if exc.status >= 500 or exc.status == 401:
+        if not shown_on_form(exc):
             raise
         g.portal_form_error = exc.message(g.language)
         return staff_day(), exc.status
@@ -86,7 +86,7 @@ def staff_photos():
         try:
             _upload_photos(group["id"])
         except SamenError as exc:
-            if exc.status >= 500 or exc.status == 401:
+            if not shown_on_form(exc):
                 raise
             error_message = exc.message(g.language)
         else:
@@ -133,7 +133,7 @@ def staff_notebook():
             rpc("messaging", "add_group_notebook_entries", group["id"], request.form.getlist("child_ids"),
                 text=(request.form.get("text") or "")[:NOTE_MAX])
         except SamenError as exc:
-            if exc.status >= 500 or exc.status == 401:
+            if not shown_on_form(exc):
                 raise
             error_message = exc.message(g.language)
         else:
