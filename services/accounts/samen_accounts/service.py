@@ -50,8 +50,8 @@ configure_logging("accounts")
 log = structlog.get_logger(__name__)
 
 UNKNOWN_ADDRESS = "unknown"
-# At most this many reset e-mails per account within the window; further requests get the
-# same answer but send nothing.
+# At most this many reset e-mails per account within the window. Further requests get the same
+# response but send nothing.
 RESET_REQUESTS_PER_WINDOW = 3
 RESET_REQUEST_WINDOW = timedelta(minutes=15)
 
@@ -136,7 +136,7 @@ class AccountsService(staff_events.StaffEventsMixin):
 
         An address that logged in to this account before is exempt from the address-wide and
         account-wide counters, so neither a guesser elsewhere nor others behind the same address
-        (a shared network) can keep the account's owner out; the per-pair wait still applies.
+        (a shared network) can keep the account's owner out. The per-pair wait still applies.
         """
         settings = throttle_settings()
         since = now - settings.window
@@ -212,8 +212,8 @@ class AccountsService(staff_events.StaffEventsMixin):
     def refresh(self, refresh_token: str) -> dict:
         """Rotate a refresh token; a second use of a rotated token revokes the whole login.
 
-        The row lock serialises concurrent uses of one token: the first rotates it and every
-        later one, even a simultaneous one, sees it rotated and is treated as reuse.
+        The row lock serialises concurrent uses of one token. The first use rotates it, and every
+        later one, even a simultaneous one, reads it as rotated and is treated as reuse.
         """
         now = utcnow()
         address = self.context.client_address or UNKNOWN_ADDRESS
@@ -336,7 +336,7 @@ class AccountsService(staff_events.StaffEventsMixin):
             if sendable and queries.count_recent_reset_tokens(
                 self.db, account.id, now - RESET_REQUEST_WINDOW
             ) >= RESET_REQUESTS_PER_WINDOW:
-                # The answer stays the same, but no more e-mails go out until the window passes.
+                # The response stays the same, but no more e-mails go out until the window passes.
                 log.info("password_reset.limited", account_id=str(account.id))
                 sendable = False
             if sendable:
