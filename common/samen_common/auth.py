@@ -9,8 +9,11 @@ accepted, so `alg: none` or an HMAC token signed with the public key fail verifi
 from __future__ import annotations
 
 import enum
-import uuid
 import os
+import threading
+import time
+import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -116,21 +119,58 @@ def public_key() -> bytes:
         ) from exc
 
 
+LEEWAY_SECONDS = 5
+# Tokens whose signature this process has checked, with the claims that decide their validity.
+_VERIFIED_LIMIT = 10_000
+_verified: OrderedDict[tuple[str, bytes], tuple[Caller, float, float]] = OrderedDict()
+_verified_lock = threading.Lock()
+
+
 def verify_access_token(token: str, key: bytes | None = None) -> Caller:
-    """Verify signature, expiry, issuer and audience; raise Unauthorized on any failure."""
+    """Verify signature, expiry, issuer and audience; raise Unauthorized on any failure.
+
+    The same token arrives with every call of one session, and checking its Ed25519 signature
+    is the costliest step. A token that verified once is remembered (the most recent 10,000 per
+    process, keyed by the token's exact text and the public key), and later calls with the same
+    text only check its time window again. Any other text, including one byte changed, is
+    verified from scratch.
+    """
+    key = key or public_key()
+    now = time.time()
+    with _verified_lock:
+        known = _verified.get((token, key))
+        if known is not None:
+            _verified.move_to_end((token, key))
+    if known is not None:
+        caller, not_before, expires = known
+        if not_before - LEEWAY_SECONDS <= now < expires + LEEWAY_SECONDS:
+            return caller
+        raise Unauthorized()
+    caller, claims = _verify_signed(token, key)
+    entry = (caller, float(claims.get("nbf", claims["iat"])), float(claims["exp"]))
+    with _verified_lock:
+        _verified[(token, key)] = entry
+        while len(_verified) > _VERIFIED_LIMIT:
+            _verified.popitem(last=False)
+    return caller
+
+
+def _verify_signed(token: str, key: bytes) -> tuple[Caller, dict]:
     settings = _settings()
     try:
         claims = jwt.decode(
             token,
-            key or public_key(),
+            key,
             algorithms=[ALGORITHM],
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
             options={"require": ["exp", "iat", "sub", "iss", "aud"]},
-            leeway=5,
+            leeway=LEEWAY_SECONDS,
         )
         kind = AccountKind(claims["kind"])
-    except (jwt.PyJWTError, KeyError, ValueError):
+        float(claims.get("nbf", claims["iat"]))
+        float(claims["exp"])
+    except (jwt.PyJWTError, KeyError, ValueError, TypeError):
         raise Unauthorized() from None
     if claims.get("typ") != "access":
         raise Unauthorized()
@@ -141,7 +181,7 @@ def verify_access_token(token: str, key: bytes | None = None) -> Caller:
         raise Unauthorized() from None
     if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
         raise Unauthorized()
-    return Caller(
+    caller = Caller(
         account_id=claims["sub"],
         kind=kind,
         organisation_id=claims.get("org", ""),
@@ -149,6 +189,7 @@ def verify_access_token(token: str, key: bytes | None = None) -> Caller:
         language=claims.get("lang", "nl"),
         session_id=claims.get("sid"),
     )
+    return caller, claims
 
 
 class _LazyCaller:

@@ -1,69 +1,108 @@
-"""A bounded pool of long-lived RPC reply listeners for the gateway's request threads.
+"""A bounded pool of long-lived RPC clients for the gateway's request threads.
 
-Each slot owns one broker connection and one reply queue, created lazily after the server
-forks. A request checks a slot out, builds a cheap per-request proxy that carries its own
-context data (request id, access token, language, deadline), and returns the slot. A slot
-whose connection failed or timed out is dropped and replaced, so a broker restart costs
-503s for a moment and never a restart of the gateway.
+Each slot owns one broker connection with two channels: one publishes requests with publisher
+confirms, the other consumes the slot's own reply queue. Slots are created lazily after the
+server forks. A request checks a slot out, publishes, waits for the reply with its correlation
+id and returns the slot. A slot whose connection failed or timed out is dropped and replaced,
+so a broker restart costs 503s for a moment and never a restart of the gateway.
+
+The messages are the ones nameko 2.14.1's `ServiceProxy` sends and receives (the `nameko-rpc`
+topic exchange, `nameko.`-prefixed context headers, `{"args", "kwargs"}` requests and
+`{"result", "error"}` replies), so the services see no difference. Publishing on the slot's own
+connection skips what `ServiceProxy` does per call: a kombu `Connection` object, a producer
+from kombu's global pool and a retry wrapper. Replies are consumed without acknowledgements: the
+reply queue is exclusive and deleted with its connection, so an acknowledgement protects
+nothing and costs one frame per call.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import queue
-import sys
+import socket
 import threading
 import time
+import uuid
 
 import structlog
-from amqp.exceptions import AMQPError
-from kombu.exceptions import KombuError
-from nameko.constants import NON_PERSISTENT
-from nameko.containers import WorkerContext
-from nameko.exceptions import RpcTimeout, UnknownService
-from nameko.rpc import ServiceProxy
-from nameko.standalone.rpc import SingleThreadedReplyListener, StandaloneProxyBase
+from amqp.exceptions import AMQPError, ChannelError
+from kombu import Connection, Consumer, Producer, Queue
+from kombu.exceptions import KombuError, OperationalError
+from nameko.constants import HEADER_PREFIX, NON_PERSISTENT
+from nameko.exceptions import RpcTimeout, UnknownService, deserialize
+from nameko.rpc import get_rpc_exchange
 
 from samen_common.errors import SamenError, ServiceUnavailable
 
 log = structlog.get_logger(__name__)
 
 
-def _skip_librabbitmq_probe() -> None:
-    """Make kombu's per-connection check for librabbitmq fail without searching sys.path.
-
-    nameko 2.14.1 builds a kombu `Connection` for every publish, and kombu 5 then runs
-    `import librabbitmq` outside eventlet. When the package is missing, the failed import is
-    not cached, so every RPC from the gateway scanned sys.path under the global import lock.
-    A None entry in sys.modules makes that import raise ImportError at once: building a
-    `Connection` took 99 µs before and 16 µs after (timeit, kombu 5.7, 2-core Xeon).
-    """
-    if "librabbitmq" not in sys.modules and importlib.util.find_spec("librabbitmq") is None:
-        sys.modules["librabbitmq"] = None
-
-
-_skip_librabbitmq_probe()
-
-PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0.2, "interval_step": 0.3, "interval_max": 0.5}
-
-
 class _Slot:
-    def __init__(self, config: dict, timeout: float):
-        self.container = StandaloneProxyBase.ServiceContainer(config)
-        self.container.service_name = "gateway"
-        self.listener = SingleThreadedReplyListener(timeout=timeout).bind(self.container)
-        self.listener.setup()
+    """One connection, one confirmed publishing channel and one reply queue, used by one thread at a time."""
 
-    def proxy(self, service: str, context_data: dict) -> ServiceProxy:
-        worker_ctx = WorkerContext(self.container, service=None, entrypoint=StandaloneProxyBase.Dummy, data=context_data)
-        # Transient requests with confirms: see samen_common.rpc for why.
-        return ServiceProxy(
-            worker_ctx, service, self.listener, retry_policy=PUBLISH_RETRY_POLICY, delivery_mode=NON_PERSISTENT
+    def __init__(self, config: dict, timeout: float):
+        self.timeout = timeout
+        self.exchange = get_rpc_exchange(config)
+        self.connection = Connection(
+            config["AMQP_URI"], transport_options={"confirm_publish": True}, connect_timeout=timeout,
         )
+        self.connection.ensure_connection(max_retries=1)
+        routing_key = str(uuid.uuid4())
+        self.reply_to = routing_key
+        reply_queue = Queue(
+            f"rpc.reply-gateway-{routing_key}", exchange=self.exchange, routing_key=routing_key,
+            exclusive=True, auto_delete=True,
+        )
+        self.producer = Producer(self.connection.channel(), exchange=self.exchange, serializer="json")
+        self.consumer = Consumer(
+            self.connection.channel(), queues=[reply_queue], callbacks=[self._on_reply], accept=["json"], no_ack=True,
+        )
+        self.consumer.consume()
+        self._expected: str | None = None
+        self._reply: dict | None = None
+
+    def _on_reply(self, body, message) -> None:
+        # A reply to an earlier call of this slot that timed out cannot arrive here: a timeout
+        # drops the slot. Anything else without the expected id is ignored.
+        if message.properties.get("correlation_id") == self._expected:
+            self._reply = body
+
+    def call(self, service: str, method: str, context_data: dict, args, kwargs):
+        correlation_id = str(uuid.uuid4())
+        self._expected = correlation_id
+        self._reply = None
+        try:
+            self.producer.publish(
+                {"args": args, "kwargs": kwargs},
+                routing_key=f"{service}.{method}",
+                reply_to=self.reply_to,
+                correlation_id=correlation_id,
+                headers={f"{HEADER_PREFIX}.{key}": value for key, value in context_data.items() if value is not None},
+                delivery_mode=NON_PERSISTENT,
+                mandatory=True,
+                timeout=self.timeout,
+                confirm_timeout=self.timeout,
+            )
+        except ChannelError as exc:
+            if "NO_ROUTE" in str(exc):
+                raise UnknownService(service) from None
+            raise
+        deadline = time.monotonic() + self.timeout
+        while self._reply is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise RpcTimeout()
+            try:
+                self.connection.drain_events(timeout=remaining)
+            except socket.timeout:
+                raise RpcTimeout() from None
+        reply, self._reply, self._expected = self._reply, None, None
+        if reply.get("error"):
+            raise deserialize(reply["error"])
+        return reply.get("result")
 
     def close(self) -> None:
         try:
-            self.listener.stop()
+            self.connection.release()
         except Exception as exc:  # noqa: BLE001 - a dead connection may fail to close; it is dropped anyway
             log.debug("rpc_pool.close_failed", error=str(exc))
 
@@ -117,7 +156,7 @@ class RpcPool:
         slot = self._checkout()
         started = time.monotonic()
         try:
-            result = getattr(slot.proxy(service, context_data), method)(*args, **kwargs)
+            result = slot.call(service, method, context_data, args, kwargs)
         except SamenError:
             self._idle.put(slot)
             raise
@@ -126,10 +165,12 @@ class RpcPool:
             log.warning("rpc.timeout", target=f"{service}.{method}", timeout=self.timeout)
             raise ServiceUnavailable() from None
         except UnknownService:
-            self._idle.put(slot)
+            # The confirm of an unroutable request arrives after its return, so the channel is
+            # dropped rather than reused with a confirm still unread.
+            self._discard(slot)
             log.warning("rpc.unknown_service", target=f"{service}.{method}")
             raise ServiceUnavailable() from None
-        except (OSError, RuntimeError, KombuError, AMQPError) as exc:
+        except (OSError, RuntimeError, KombuError, AMQPError, OperationalError) as exc:
             self._discard(slot)
             log.warning("rpc.transport_failed", target=f"{service}.{method}", error=str(exc)[:200])
             raise ServiceUnavailable() from None

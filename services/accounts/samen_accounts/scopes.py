@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from samen_accounts import queries
-from samen_accounts.models import Account
 from samen_common.auth import LOCATION_WIDE_ROLES, StaffRole
 
 
@@ -37,7 +37,7 @@ def guardian_scope(session: Session, guardian_id: uuid.UUID, today: date) -> dic
     return {"kind": "guardian", "account_id": str(guardian_id), "children": result}
 
 
-def staff_scope(session: Session, account: Account, today: date) -> dict:
+def staff_scope(session: Session, account: Row, today: date) -> dict:
     """Return a staff member's roles and the groups they may act on.
 
     Pedagogical staff act on the groups they work in. Coordinators and unit managers act on

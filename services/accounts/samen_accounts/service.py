@@ -39,7 +39,7 @@ from samen_accounts.security import (
 )
 from samen_common.auth import AccountKind, CallerIdentity
 from samen_common.context import RequestContext
-from samen_common.db import Database, atomic
+from samen_common.db import Database, atomic, read_without_transaction
 from samen_common.errors import InvalidInput, NotFound, TooManyRequests, Unauthorized
 from samen_common.logs import configure_logging
 from samen_common.outbox import Outbox
@@ -406,7 +406,8 @@ class AccountsService(staff_events.StaffEventsMixin):
     @rpc
     def me(self) -> dict:
         caller = self.caller()
-        account = self.db.get(Account, uuid.UUID(caller.account_id))
+        read_without_transaction(self.db)
+        account = queries.account_profile(self.db, uuid.UUID(caller.account_id))
         if account is None or not account.active:
             raise Unauthorized()
         profile = {
@@ -448,7 +449,8 @@ class AccountsService(staff_events.StaffEventsMixin):
 
     @rpc
     def scope_of(self, account_id: str) -> dict:
-        account = self.db.get(Account, _uuid(account_id))
+        read_without_transaction(self.db)
+        account = queries.account_profile(self.db, _uuid(account_id))
         if account is None or not account.active:
             raise NotFound()
         if account.kind == AccountKind.GUARDIAN:

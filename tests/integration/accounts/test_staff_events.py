@@ -3,6 +3,8 @@
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
+from datetime import time as dt_time
+from zoneinfo import ZoneInfo
 
 import amqp
 import pytest
@@ -13,6 +15,8 @@ from sqlalchemy.orm import Session
 from samen_accounts.models import Account, AttendanceEvent, Child, OutboxMessage, Placement
 from samen_common.contracts import DEAD_LETTER_QUEUE, staff_contract
 from samen_staff.publisher import StaffPublisher, connection_parameters
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 RABBIT_API = "http://127.0.0.1:15672"
 GUEST = ("guest", "guest")
@@ -202,14 +206,17 @@ def test_check_in_and_out_logged(send, call, db, make_token):
         child = session.scalar(select(Child).where(Child.external_ref == "child-001"))
         placement = session.scalar(select(Placement).where(Placement.child_id == child.id))
         staff = session.scalar(select(Account).where(Account.account_number == "900001"))
-    arrived = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=2)
+    # Yesterday 09:00 in Amsterdam: in the past, and check-out falls on the same local day
+    # whatever the time of the run.
+    yesterday = datetime.now(AMSTERDAM).date() - timedelta(days=1)
+    arrived = datetime.combine(yesterday, dt_time(9, 0), tzinfo=AMSTERDAM)
     common = {"child_id": str(child.id), "group_id": str(placement.group_id), "actor": "900001"}
     send("child_checked_in", at=arrived.isoformat(), **common)
     send("child_checked_out", at=(arrived + timedelta(hours=1)).isoformat(), collected_by="Oma Ria", **common)
     wait_for(lambda: outbox_count(db, "child_checked_out") == 1)
 
     token = make_token(staff.id, kind="staff", roles=["pedagogical"], organisation_id=staff.organisation_id)
-    day = arrived.astimezone(timezone(timedelta(hours=1))).date().isoformat()
+    day = yesterday.isoformat()
     log = call("attendance", str(placement.group_id), day, token=token)
     assert [event["kind"] for event in log["events"]] == ["checked_in", "checked_out"]
     assert log["children"][0]["collected_by"] == "Oma Ria"
