@@ -19,7 +19,7 @@ def test_health_with_worker_factory():
 
 def test_scope_of_unknown_id_is_not_found():
     service = worker_factory(AccountsService)
-    service.db.get.return_value = None
+    service.db.execute.return_value.first.return_value = None
     with pytest.raises(NotFound):
         service.scope_of(str(uuid.uuid4()))
     with pytest.raises(NotFound):

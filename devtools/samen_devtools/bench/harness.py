@@ -280,12 +280,14 @@ def profile(pid: int, seconds: float, out_path: Path, top: int = 8, stages: dict
     Returns the share of samples in which each function is the innermost frame ("self") and
     the collapsed stacks file for a closer look. `stages` maps a label to a text that marks a
     frame of that stage. Each sample counts for the first stage whose text occurs in its stack.
-    py-spy leaves out samples of a thread that waits in a system call (it runs without
-    `--idle`), so an idle process yields few samples: call it while the process is under load.
+    Only samples of the thread that holds the GIL count (`--gil`): Python code running, not
+    a gunicorn thread waiting for a request or an eventlet hub waiting in epoll, which py-spy's
+    own idle detection counted as busy. An idle process yields few samples, so call it while
+    the process is under load.
     """
     command = [
         str(BIN / "py-spy"), "record", "--pid", str(pid), "--duration", str(max(1, int(seconds))),
-        "--rate", str(rate), "--format", "raw", "--output", str(out_path), "--nonblocking",
+        "--rate", str(rate), "--format", "raw", "--output", str(out_path), "--nonblocking", "--gil",
     ]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0 or not out_path.exists():

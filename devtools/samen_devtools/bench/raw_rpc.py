@@ -2,8 +2,8 @@
 
 The topology matches nameko 2.14.1: requests go to a durable topic exchange and a durable
 queue, replies go through the same exchange to an exclusive, auto-deleted reply queue per
-caller. `Guarantees` picks publisher confirms and persistence for each direction, so the
-baseline can copy whatever the RPC path under test does.
+caller. `Guarantees` picks publisher confirms and persistence for each direction, and whether
+the caller acknowledges replies, so the baseline can copy whatever the RPC path under test does.
 
     python -m samen_devtools.bench.raw_rpc --amqp-uri URI --prefetch 10 [--reply-confirms] [--reply-persistent]
 
@@ -27,12 +27,13 @@ TRANSIENT, PERSISTENT = 1, 2
 
 @dataclass(frozen=True)
 class Guarantees:
-    """Publisher confirms and persistence of requests and of replies."""
+    """Publisher confirms and persistence of requests and of replies, and reply acknowledgements."""
 
     request_confirms: bool
     request_persistent: bool
     reply_confirms: bool
     reply_persistent: bool
+    reply_acks: bool = True
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -80,7 +81,9 @@ class RawCaller:
         )
         self.reply_queue.routing_key = self.reply_queue.name
         self.producer = Producer(self.connection.channel(), exchange=EXCHANGE, serializer="json")
-        self.consumer = self.connection.Consumer(self.reply_queue, callbacks=[self._on_reply], accept=["json"])
+        self.consumer = self.connection.Consumer(
+            self.reply_queue, callbacks=[self._on_reply], accept=["json"], no_ack=not guarantees.reply_acks
+        )
         self.consumer.consume()
         self._expected: str | None = None
         self._result = None
@@ -89,7 +92,8 @@ class RawCaller:
         if message.properties.get("correlation_id") == self._expected:
             self._result = body["result"]
             self._expected = None
-        message.ack()
+        if self.guarantees.reply_acks:
+            message.ack()
 
     def call(self, value):
         correlation_id = uuid.uuid4().hex

@@ -215,17 +215,20 @@ def _rpc_section(benchmarks: dict) -> list[str]:
         "called from OS threads of the benchmark process, each with its own connection and reply queue.",
         "The baseline is `samen_devtools.bench.raw_rpc`: one kombu process that answers on the same",
         "exchange and queue layout with the same prefetch, and kombu callers with the same publisher",
-        "confirms and persistence per direction as the nameko path it is compared with.",
+        "confirms and persistence per direction, and the same reply acknowledgements, as the nameko path",
+        "it is compared with. The stock path calls through nameko's `ClusterRpcProxy`, the Samen path",
+        "through the gateway's RPC pool (`samen_gateway.rpc_pool`).",
         "",
-        "| path | max_workers (prefetch) | request: confirms, persistent | reply: confirms, persistent |",
-        "| --- | --- | --- | --- |",
+        "| path | max_workers (prefetch) | request: confirms, persistent | reply: confirms, persistent | replies acknowledged |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for key in ("rpc_stock", "rpc_samen"):
         result = benchmarks[key]
         guarantees = result["guarantees"]
         lines.append(
             f"| {result['label']} | {result['max_workers']} | {guarantees['request_confirms']}, "
-            f"{guarantees['request_persistent']} | {guarantees['reply_confirms']}, {guarantees['reply_persistent']} |"
+            f"{guarantees['request_persistent']} | {guarantees['reply_confirms']}, {guarantees['reply_persistent']} | "
+            f"{guarantees.get('reply_acks', True)} |"
         )
     lines += [
         "",
@@ -271,10 +274,9 @@ def _gateway_section(gateway: dict) -> list[str]:
         f"{connections['after']} after the timed rounds; {connections['opened_during_load']} opened during them "
         f"({connections['opened_per_second']}/s) and {connections.get('closed_during_load', 'an unknown number of')} "
         "closed. The warm-up before them used twice the connections to fill the gateway's lazily opened pools. "
-        "Connections opened while none closes are those pools still growing toward their bound: per gunicorn "
-        "worker one connection per RPC pool slot (`SAMEN_RPC_POOL_SIZE`, 16) and up to 10 publisher "
-        "connections of kombu's global pool, which nameko's publisher uses. Replaced connections (closed ones) "
-        "would be churn.",
+        "Connections opened while none closes are that pool still growing toward its bound: per gunicorn "
+        "worker one connection per RPC pool slot (`SAMEN_RPC_POOL_SIZE`, 16), which both publishes the "
+        "requests and receives the replies. Replaced connections (closed ones) would be churn.",
     ]
     lines += _cpu_lines(gateway)
     if gateway["ratio"] < GATEWAY_GOAL:
@@ -348,9 +350,9 @@ def _database_section(database: dict) -> list[str]:
     if cpu:
         lines += ["", f"CPU time of the service process per call with ten callers (from /proc/<pid>/stat): "
                   f"{cpu['wait_in_database']} ms for `wait_in_database`, {cpu['echo']} ms for `echo`. The difference "
-                  "is the database work around the sleep: a pool checkout with SQLAlchemy's pre-ping query, "
-                  "psycopg's BEGIN, the query and the ROLLBACK when the worker's session closes, four round trips "
-                  "to PostgreSQL, each through eventlet's hub."]
+                  "is the database work around the sleep: creating the worker's session, a pool checkout and "
+                  "return, and the query itself, one round trip to PostgreSQL through eventlet's hub (the read "
+                  "runs without a transaction, and connections in steady use are not pinged)."]
     if database["ratio"] < DATABASE_GOAL:
         lines += ["", f"**Missed:** {database['ratio']:.1f}×; the goal is {DATABASE_GOAL:.0f}×."]
         if sleep is not None and sleep < 1.0:

@@ -42,7 +42,8 @@ DATABASE_WAIT_MS = 10
 # publisher confirms. Samen's `rpc` and proxies publish both as transient messages, and only
 # requests with confirms, which nameko needs to raise UnknownService for an unroutable call.
 STOCK_GUARANTEES = Guarantees(True, True, True, True)
-SAMEN_GUARANTEES = Guarantees(True, False, False, False)
+# The gateway's RPC slots consume replies without acknowledgements (samen_gateway.rpc_pool).
+SAMEN_GUARANTEES = Guarantees(True, False, False, False, reply_acks=False)
 
 
 def run_threads(callers: list, seconds: float) -> int:

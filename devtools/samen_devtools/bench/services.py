@@ -10,7 +10,7 @@ from __future__ import annotations
 from nameko.rpc import rpc as stock_rpc
 from sqlalchemy import text
 
-from samen_common.db import Database
+from samen_common.db import Database, read_without_transaction
 from samen_common.rpc import rpc
 
 
@@ -33,7 +33,11 @@ class EchoService:
 
     @rpc
     def wait_in_database(self, milliseconds: int) -> bool:
-        """Hold a pooled connection while PostgreSQL sleeps for `milliseconds`."""
+        """Hold a pooled connection while PostgreSQL sleeps for `milliseconds`.
+
+        A read, so it runs without a transaction like the platform's read paths (`me`, `scope_of`).
+        """
+        read_without_transaction(self.db)
         self.db.execute(text("SELECT pg_sleep(:seconds)"), {"seconds": milliseconds / 1000})
         return True
 
