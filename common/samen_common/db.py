@@ -63,9 +63,16 @@ def ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
     @event.listens_for(engine, "checkout")
     def _checked_out(dbapi_connection, record, proxy) -> None:
         returned = record.info.get("samen_returned_at")
-        if returned is not None and time.monotonic() - returned >= idle_seconds and not dialect.do_ping(
-            dbapi_connection
-        ):
+        if returned is None or time.monotonic() - returned < idle_seconds:
+            return
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as exc:
+            # A backend ended by a restart answers with an error (57P01 admin_shutdown) that
+            # SQLAlchemy does not count as a disconnect, so do_ping raises instead of saying False.
+            log.info("database.idle_connection_dropped", error=str(exc)[:200])
+            alive = False
+        if not alive:
             # The pool discards this connection and checks out another one.
             raise DisconnectionError("idle connection failed its ping")
 

@@ -28,7 +28,7 @@ def test_postgres_restart_under_traffic(platform_ready, fault_postgres):
 
     check_outcomes(outcomes, RPC_TIMEOUT)
     assert any(o.status == 503 for o in outcomes), "the restart produced no 503 at all"
-    # The pools recovered by pre-ping: the same accounts process serves again.
+    # The pools reconnected by themselves: the same accounts process serves again.
     assert platform_ready.login("100002")["access_token"]
     assert platform_ready.process_id("accounts.1") == accounts_pid
 
