@@ -13,7 +13,7 @@ which only arrives with confirms. Replies go without confirms. Events are publis
 
 Each service process publishes its replies through one kombu producer on one connection that it
 keeps open (`ReplyProducer`), which saves the work of nameko's Responder on every reply: building
-a kombu Connection object and taking a producer from kombu's pool.
+a kombu Connection object, taking a producer from kombu's pool and serializing the reply twice.
 """
 
 from __future__ import annotations
@@ -25,21 +25,26 @@ from functools import partial
 
 import eventlet
 import eventlet.semaphore
+import kombu.serialization
 import structlog
 from kombu import Connection, Producer
 from nameko.constants import (
     AMQP_SSL_CONFIG_KEY,
     AMQP_URI_CONFIG_KEY,
     DEFAULT_RETRY_POLICY,
-    DEFAULT_SERIALIZER,
     DEFAULT_TRANSPORT_OPTIONS,
     HEADER_PREFIX,
     LOGIN_METHOD_CONFIG_KEY,
     NON_PERSISTENT,
-    SERIALIZER_CONFIG_KEY,
 )
-from nameko.exceptions import ContainerBeingKilled, IncorrectSignature, MalformedRequest
-from nameko.rpc import Responder, Rpc, RpcConsumer, RpcProxy, get_rpc_exchange
+from nameko.exceptions import (
+    ContainerBeingKilled,
+    IncorrectSignature,
+    MalformedRequest,
+    UnserializableValueError,
+    serialize,
+)
+from nameko.rpc import Rpc, RpcConsumer, RpcProxy, get_rpc_exchange
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -87,17 +92,19 @@ class ReplyProducer:
         self._connection: Connection | None = None
         self._producer: Producer | None = None
 
-    def publish(self, payload, *, exchange, routing_key: str, correlation_id: str | None, serializer: str) -> None:
-        """Publish `payload`. kombu retries after a connection error as DEFAULT_RETRY_POLICY sets, then raises it."""
+    def publish(self, body: bytes, *, content_type: str, content_encoding: str, exchange, routing_key: str,
+                correlation_id: str | None) -> None:
+        """Publish the serialized `body`. kombu retries after a connection error as DEFAULT_RETRY_POLICY sets, then raises it."""
         with self._lock:
             producer = self._ready_producer()
             try:
                 producer.publish(
-                    payload,
+                    body,
                     exchange=exchange,
                     routing_key=routing_key,
                     correlation_id=correlation_id,
-                    serializer=serializer,
+                    content_type=content_type,
+                    content_encoding=content_encoding,
                     headers={},
                     delivery_mode=NON_PERSISTENT,
                     mandatory=False,
@@ -143,16 +150,6 @@ class ReplyProducer:
         self._connection = self._producer = None
 
 
-class _ReplyResponder(Responder):
-    """nameko's Responder, which serializes the reply, publishing through a shared ReplyProducer."""
-
-    def __init__(self, producer: ReplyProducer, exchange, serializer, message):
-        super().__init__(None, exchange, serializer, message)
-        # send_response builds `publisher_cls(amqp_uri, ssl=..., login_method=...)` and calls its
-        # `publish(payload, serializer=, exchange=, routing_key=, correlation_id=)`.
-        self.publisher_cls = lambda *args, **kwargs: producer
-
-
 class SamenRpcConsumer(RpcConsumer):
     """nameko's RPC consumer that publishes replies as transient messages without confirms."""
 
@@ -162,7 +159,6 @@ class SamenRpcConsumer(RpcConsumer):
         super().setup()
         config = self.container.config
         self._exchange = get_rpc_exchange(config)
-        self._serializer = config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER)
         self.reply_producer = ReplyProducer(
             config[AMQP_URI_CONFIG_KEY],
             ssl=config.get(AMQP_SSL_CONFIG_KEY),
@@ -180,9 +176,37 @@ class SamenRpcConsumer(RpcConsumer):
             self.reply_producer.abort()
 
     def handle_result(self, message, result, exc_info):
-        responder = _ReplyResponder(self.reply_producer, self._exchange, self._serializer, message)
-        result, exc_info = responder.send_response(result, exc_info)
+        result, exc_info = self._send_reply(message, result, exc_info)
         self.queue_consumer.ack_message(message)
+        return result, exc_info
+
+    def _send_reply(self, message, result, exc_info):
+        """Publish `{"result", "error"}` as nameko's `Responder.send_response` does, serializing it once.
+
+        The Responder of nameko 2.14.1 serializes the result twice: once to check that it can,
+        and again to publish it. A result that cannot be serialized becomes an
+        UnserializableValueError reply, as there.
+        """
+        error = serialize(exc_info[1]) if exc_info is not None else None
+        # The reply is encoded the way the request was.
+        serializer = kombu.serialization.registry.type_to_name[message.properties["content_type"]]
+        try:
+            content_type, content_encoding, body = kombu.serialization.dumps(
+                {"result": result, "error": error}, serializer
+            )
+        except Exception:  # noqa: BLE001 - any serializer failure is reported to the caller
+            exc_info = sys.exc_info()
+            error = serialize(UnserializableValueError(result))
+            result = None
+            content_type, content_encoding, body = kombu.serialization.dumps({"result": None, "error": error}, serializer)
+        self.reply_producer.publish(
+            body,
+            content_type=content_type,
+            content_encoding=content_encoding,
+            exchange=self._exchange,
+            routing_key=message.properties["reply_to"],
+            correlation_id=message.properties.get("correlation_id"),
+        )
         return result, exc_info
 
 

@@ -11,6 +11,7 @@ import select
 import time
 
 import pytest
+from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from samen_common.rpc import SamenRpcConsumer, rpc
@@ -77,3 +78,27 @@ def test_reply_after_broker_closes_connection(container_factory, service_config,
 
         assert proxy.reply_echo.echo("after") == "after"
         assert _connection_name(producer) != dropped
+
+
+class AwkwardService:
+    name = "reply_awkward"
+
+    @rpc
+    def unserializable(self):
+        return object()
+
+    @rpc
+    def nested(self):
+        return {"when": "2026-12-04", "items": [1, 2.5, None, "tekst met ë"]}
+
+
+def test_unserializable_result_becomes_error(container_factory, service_config):
+    container = container_factory(AwkwardService, service_config)
+    container.start()
+
+    with ClusterRpcProxy(service_config, timeout=5) as proxy:
+        with pytest.raises(RemoteError) as failure:
+            proxy.reply_awkward.unserializable()
+        assert failure.value.exc_type == "UnserializableValueError"
+        # The service keeps serving after such a reply.
+        assert proxy.reply_awkward.nested() == {"when": "2026-12-04", "items": [1, 2.5, None, "tekst met ë"]}

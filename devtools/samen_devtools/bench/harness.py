@@ -287,7 +287,7 @@ def profile(pid: int, seconds: float, out_path: Path, top: int = 8, stages: dict
     """
     command = [
         str(BIN / "py-spy"), "record", "--pid", str(pid), "--duration", str(max(1, int(seconds))),
-        "--rate", str(rate), "--format", "raw", "--output", str(out_path), "--nonblocking", "--gil",
+        "--rate", str(rate), "--format", "raw", "--output", str(out_path), "--gil",
     ]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0 or not out_path.exists():
