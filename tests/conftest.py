@@ -139,7 +139,8 @@ def clean_db(migrated):
 def service_config(rabbit_config):
     """nameko config for container_factory and runner_factory, on the test's own vhost."""
     config = dict(rabbit_config)
-    config.update({"max_workers": 10, "PREFETCH_COUNT": 10, "serializer": "json", "HEARTBEAT": 30})
+    config.update({"max_workers": 10, "PREFETCH_COUNT": 10, "serializer": "json", "HEARTBEAT": 30,
+                   "SERVICE_CONTAINER_CLS": "samen_common.container.SamenContainer"})
     os.environ["SAMEN_AMQP_URI"] = config["AMQP_URI"]
     return config
 

@@ -278,8 +278,8 @@ def profile(pid: int, seconds: float, out_path: Path, top: int = 8, stages: dict
     """Sample `pid` with `py-spy record` at `rate` samples per second for `seconds` and return the busiest functions.
 
     Returns the share of samples in which each function is the innermost frame ("self") and
-    the collapsed stacks file for a closer look. `stages` maps a label to a text that marks a
-    frame of that stage. Each sample counts for the first stage whose text occurs in its stack.
+    the collapsed stacks file for a closer look. `stages` maps a label to a text (or a tuple of texts) that
+    marks a frame of that stage. Each sample counts for the first stage whose text occurs in its stack.
     Only samples of the thread that holds the GIL count (`--gil`): Python code running, not
     a gunicorn thread waiting for a request or an eventlet hub waiting in epoll, which py-spy's
     own idle detection counted as busy. An idle process yields few samples, so call it while
@@ -302,7 +302,7 @@ def profile(pid: int, seconds: float, out_path: Path, top: int = 8, stages: dict
         total += int(count)
         leaf = stack.split(";")[-1]
         own[_short_frame(leaf)] += int(count)
-        stage = next((label for label, marker in (stages or {}).items() if marker in stack), "other")
+        stage = next((label for label, markers in (stages or {}).items() if _contains_any(stack, markers)), "other")
         per_stage[stage] += int(count)
     if not total:
         return {"error": "py-spy recorded no samples"}
@@ -311,6 +311,10 @@ def profile(pid: int, seconds: float, out_path: Path, top: int = 8, stages: dict
     if stages:
         result["stages"] = {label: round(per_stage[label] / total, 3) for label in [*stages, "other"]}
     return result
+
+
+def _contains_any(stack: str, markers: str | tuple[str, ...]) -> bool:
+    return any(marker in stack for marker in ((markers,) if isinstance(markers, str) else markers))
 
 
 def _short_frame(frame: str) -> str:

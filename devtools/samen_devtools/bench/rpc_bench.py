@@ -20,7 +20,7 @@ from samen_gateway.rpc_pool import RpcPool
 
 # Frames that mark the stages of an RPC in a nameko 2.14.1 service, for py-spy profiles.
 SERVICE_STAGES = {
-    "reply publish": "Responder.send_response",
+    "reply publish": ("Responder.send_response", "SamenRpcConsumer._send_reply"),
     "the method itself": "EchoService.echo",
     "worker: green thread, context, dependency hooks": "ServiceContainer._run_worker",
     "deadline check and dispatch": "handle_message",
@@ -119,6 +119,9 @@ class RpcBench:
 
     def start_service(self, target: str, replicas: int = 1, max_workers: int = 10) -> list:
         env = dict(self.env, SAMEN_MAX_WORKERS=str(max_workers))
+        if target.startswith("Stock"):
+            # Out of the box: nameko's own container in place of samen_common.container's.
+            env["SAMEN_SERVICE_CONTAINER_CLS"] = "nameko.containers.ServiceContainer"
         started = []
         for copy in range(replicas):
             started.append(self.processes.start(
@@ -255,7 +258,14 @@ class RpcBench:
 
         sequential = _paired_comparison(*self.measure_pair(one, raw_one))
         many = make_callers(CALLERS)
-        concurrent = _paired_comparison(*self.measure_pair(many, self.raw_callers(CALLERS, guarantees)))
+        raw_many = self.raw_callers(CALLERS, guarantees)
+        concurrent = _paired_comparison(*self.measure_pair(many, raw_many))
+        # The server's own CPU time per call, one round each with the 20 callers: the part of a
+        # round trip that the nameko service and the raw server do differently.
+        concurrent["server_cpu_ms_per_call"] = {
+            "nameko service": _cpu_ms_per_call(service[0].pid, many, self.rounds.seconds),
+            "raw kombu server": _cpu_ms_per_call(raw[0].pid, raw_many, self.rounds.seconds),
+        }
         profile_result = None
         if profile:
             profile_result = self.profile_under_load(service[0].pid, many, f"rpc-{label}")
