@@ -23,7 +23,7 @@ ACCOUNTS_STAGES = {
     "children query": "children_of_guardian_with_groups",
     "account lookup": "account_profile",
     "session close": "worker_teardown",
-    "worker: green thread, context, dependency hooks": "ServiceContainer._run_worker",
+    "worker: green thread, context, dependency hooks": "Container._run_worker",
     "AMQP read loop": "drain_events",
     "eventlet hub": "eventlet/hubs/",
 }

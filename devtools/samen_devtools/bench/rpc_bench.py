@@ -22,7 +22,7 @@ from samen_gateway.rpc_pool import RpcPool
 SERVICE_STAGES = {
     "reply publish": ("Responder.send_response", "SamenRpcConsumer._send_reply"),
     "the method itself": "EchoService.echo",
-    "worker: green thread, context, dependency hooks": "ServiceContainer._run_worker",
+    "worker: green thread, context, dependency hooks": "Container._run_worker",
     "deadline check and dispatch": "handle_message",
     "AMQP read loop": "drain_events",
     "eventlet hub": "eventlet/hubs/",
