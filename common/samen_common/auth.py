@@ -134,6 +134,9 @@ def verify_access_token(token: str, key: bytes | None = None) -> Caller:
     process, keyed by the token's exact text and the public key), and later calls with the same
     text only check its time window again. Any other text, including one byte changed, is
     verified from scratch.
+
+    NOTE: there is no deny list of revoked tokens; one added later must be checked on cache
+    hits as well.
     """
     key = key or public_key()
     now = time.time()
