@@ -51,7 +51,7 @@ def ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
     SQLAlchemy's `pool_pre_ping` pings on every checkout: one more round trip for every call,
     which cost 5% of the accounts service's CPU time under load. A connection in steady use
     needs no ping, because a dropped connection fails its next statement, SQLAlchemy then
-    invalidates every older connection of the pool, and that call answers 503. A connection
+    invalidates every older connection of the pool, and that call fails with 503. A connection
     that sat idle through a database restart is caught here instead and replaced before use.
     """
     dialect = engine.dialect
@@ -68,7 +68,7 @@ def ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
         try:
             alive = dialect.do_ping(dbapi_connection)
         except dialect.loaded_dbapi.Error as exc:
-            # A backend ended by a restart answers with an error (57P01 admin_shutdown) that
+            # A backend ended by a restart fails with an error (57P01 admin_shutdown) that
             # SQLAlchemy does not count as a disconnect, so do_ping raises instead of saying False.
             log.info("database.idle_connection_dropped", error=str(exc)[:200])
             alive = False
@@ -81,7 +81,7 @@ class LazySession:
     """The worker's SQLAlchemy session, created when the worker first uses it.
 
     Attribute access goes to the real `Session`. A call that never touches the database (a
-    cached answer, an echo, an early NotFound) skips creating and closing one, about 33 µs.
+    cached result, an echo, an early NotFound) skips creating and closing one, about 33 µs.
     """
 
     __slots__ = ("_factory", "_session")

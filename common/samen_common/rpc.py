@@ -150,8 +150,8 @@ class ReplyProducer:
         self._connection = self._channel = None
 
 
-# What a dropped broker connection raises from py-amqp (ConnectionError covers a close sent by
-# the broker, RecoverableConnectionError a channel or connection already closed) or the socket.
+# Exceptions of a dropped broker connection: py-amqp's ConnectionError for a close sent by the
+# broker, its RecoverableConnectionError for a channel or connection already closed, and OSError.
 _CONNECTION_ERRORS = (amqp.exceptions.ConnectionError, amqp.exceptions.RecoverableConnectionError, OSError)
 
 

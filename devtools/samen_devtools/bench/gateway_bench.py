@@ -197,8 +197,8 @@ GOAL = 0.25
 def shared_server_pids() -> dict[str, list[int]]:
     """Return the processes of RabbitMQ and PostgreSQL on this machine, to count their CPU time too.
 
-    They serve every benchmark at once, so their CPU time per request includes whatever else ran
-    meanwhile; the benchmark runs nothing else during the timed rounds.
+    They serve everything on the machine, so their CPU time per request includes whatever else ran
+    meanwhile. The benchmark runs nothing else during the timed rounds.
     """
     def pids(pattern: str) -> list[int]:
         output = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
