@@ -183,3 +183,21 @@ def context_data():
         return data
 
     return build
+
+
+@pytest.fixture(scope="session")
+def platform_pool(request, tmp_path_factory):
+    """Start the end-to-end platforms of the session one test module ahead (tests/e2e/pool.py)."""
+    from tests.e2e.pool import PlatformPool, modules_using
+
+    pool = PlatformPool(tmp_path_factory, modules_using(request.session, __name__))
+    yield pool
+    pool.close()
+
+
+@pytest.fixture(scope="module")
+def platform(request, platform_pool):
+    """The whole platform as real processes (tests/e2e/platform.py), fresh for each test module."""
+    instance = platform_pool.take(request.node.nodeid)
+    yield instance
+    platform_pool.release(instance)

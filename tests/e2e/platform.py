@@ -51,7 +51,10 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
 
 
 class Platform:
-    """The platform's processes; `amqp_base`, `rabbit_api` and `postgres_url` select other servers."""
+    """The platform's processes; `amqp_base`, `rabbit_api` and `postgres_url` select other servers.
+
+    Platforms alive at the same time need different `database_prefix` values.
+    """
 
     def __init__(
         self,
@@ -60,8 +63,10 @@ class Platform:
         rabbit_api: str = RABBIT_API,
         postgres_url: str | None = None,
         extra_env: dict[str, str] | None = None,
+        database_prefix: str = E2E_PREFIX,
     ):
         self.workdir = workdir
+        self.database_prefix = database_prefix
         self.amqp_base = amqp_base.rstrip("/")
         self.rabbit_api = rabbit_api.rstrip("/")
         self.postgres_url = postgres_url
@@ -129,7 +134,7 @@ class Platform:
             {
                 "SAMEN_ENV": "test",
                 "SAMEN_AMQP_URI": f"{self.amqp_base}/{self.vhost}",
-                "SAMEN_DATABASE_PREFIX": E2E_PREFIX,
+                "SAMEN_DATABASE_PREFIX": self.database_prefix,
                 "SAMEN_DATA_DIR": str(self.data_dir),
                 "SAMEN_LOG_FORMAT": "json",
                 "SAMEN_GATEWAY_BIND": f"127.0.0.1:{self.gateway_port}",
@@ -155,11 +160,11 @@ class Platform:
 
     def _prepare_databases(self) -> None:
         subprocess.run(
-            [PYTHON, "-m", "samen_devtools.migrate", "--prefix", E2E_PREFIX, "--drop"],
+            [PYTHON, "-m", "samen_devtools.migrate", "--prefix", self.database_prefix, "--drop"],
             cwd=ROOT, env=self.env, check=True, capture_output=True,
         )
         subprocess.run(
-            [PYTHON, "-m", "samen_devtools.migrate", "--prefix", E2E_PREFIX],
+            [PYTHON, "-m", "samen_devtools.migrate", "--prefix", self.database_prefix],
             cwd=ROOT, env=self.env, check=True, capture_output=True,
         )
         subprocess.run([PYTHON, "-m", "samen_devtools.demo"], cwd=ROOT, env=self.env, check=True, capture_output=True)

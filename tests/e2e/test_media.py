@@ -10,7 +10,6 @@ import pytest
 import requests
 from PIL import Image
 
-from tests.e2e.platform import E2E_PREFIX
 
 
 def jpeg(orientation=1) -> bytes:
@@ -54,7 +53,7 @@ def wait_ready(platform, people, photo_id, timeout=30.0):
 
 
 def set_consent(platform, child_id, value):
-    with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={E2E_PREFIX}accounts", autocommit=True) as connection:
+    with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={platform.database_prefix}accounts", autocommit=True) as connection:
         connection.execute("UPDATE children SET photo_consent = %s WHERE id = %s", (value, child_id))
 
 

@@ -176,15 +176,17 @@ def test_fcm_503_is_retried_once(platform_ready, fault_postgres):
     staff = _staff_token(platform_ready)
     guardian, child = _guardian_child(platform_ready)
     device_token = f"fault-device-{uuid.uuid4().hex}"
-    registered = platform_ready.post("/api/v1/me/devices", guardian,
-                                     json={"token": device_token, "platform": "android", "name": "Faults"})
-    assert registered.status_code == 201, registered.text
-    settings = platform_ready.put("/api/v1/me/notification-settings", guardian,
-                                  json={"quiet_hours": {"enabled": False}})
-    assert settings.status_code == 200, settings.text
-
+    # Sends to the token fail from before the device exists, so a digest that an earlier photo of
+    # this guardian opened cannot reach the device and then vanish with the server's reset below.
     platform_ready.fcm_control("fail", error_code="UNAVAILABLE", device_token=device_token)
     try:
+        registered = platform_ready.post("/api/v1/me/devices", guardian,
+                                         json={"token": device_token, "platform": "android", "name": "Faults"})
+        assert registered.status_code == 201, registered.text
+        settings = platform_ready.put("/api/v1/me/notification-settings", guardian,
+                                      json={"quiet_hours": {"enabled": False}})
+        assert settings.status_code == 200, settings.text
+
         response = _upload(platform_ready, staff, child)
         assert response.status_code == 201, response.text
         photo_id = response.json()["items"][0]["id"]
@@ -223,13 +225,19 @@ def test_fcm_503_is_retried_once(platform_ready, fault_postgres):
     wait_until(pushes, 40, message="push after FCM recovered")
     wait_until(lambda: any(d["status"] == "sent" for d in deliveries()), 10, message="push delivery marked sent")
     time.sleep(3)
+
+    # Every notification of a digest lists the digest's deliveries, so count each delivery once:
+    # one sent delivery per push the FCM server received, and no push was sent twice. The server
+    # records a push before notify marks it sent, so the two counts meet after a short wait.
+    def sent():
+        return {d["delivery_id"] for d in deliveries() if d["status"] == "sent"}
+
+    wait_until(lambda: len(sent()) == len(pushes()), 10, interval=1,
+               message="one sent delivery per push received")
     received = pushes()
     digests = [m["message"]["data"]["digest_id"] for m in received]
     assert len(digests) == len(set(digests)), digests
-    # Every notification of a digest lists the digest's deliveries, so count each delivery once:
-    # one sent delivery per push the FCM server received, and no push was sent twice.
-    sent = {d["delivery_id"] for d in deliveries() if d["status"] == "sent"}
-    assert len(sent) == len(received), deliveries()
+    assert len(sent()) == len(received), deliveries()
     assert inbox_item()["read_at"] is None
 
 
