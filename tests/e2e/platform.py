@@ -20,6 +20,8 @@ import time
 import uuid
 from pathlib import Path
 
+import psycopg
+import psycopg.sql
 import requests
 from samen_devtools import dlq
 
@@ -50,10 +52,33 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
 
 
+def run_migrations_and_demo(prefix: str, env: dict[str, str]) -> None:
+    """Drop, create and migrate the databases named `prefix<service>`, then load the demo organisation."""
+    for arguments in (["--prefix", prefix, "--drop"], ["--prefix", prefix]):
+        subprocess.run([PYTHON, "-m", "samen_devtools.migrate", *arguments], cwd=ROOT, env=env, check=True,
+                       capture_output=True)
+    env = dict(env, SAMEN_DATABASE_PREFIX=prefix)
+    subprocess.run([PYTHON, "-m", "samen_devtools.demo"], cwd=ROOT, env=env, check=True, capture_output=True)
+
+
+def copy_databases(template_prefix: str, prefix: str, env: dict[str, str]) -> None:
+    """Create the databases `prefix<service>` as copies of `template_prefix<service>`, replacing old ones."""
+    server = env.get("SAMEN_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
+    server = server.replace("postgresql+psycopg://", "postgresql://").rstrip("/")
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as connection:
+        for service in SERVICES:
+            target = psycopg.sql.Identifier(f"{prefix}{service}")
+            source = psycopg.sql.Identifier(f"{template_prefix}{service}")
+            connection.execute(psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(target))
+            connection.execute(psycopg.sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(target, source))
+
+
 class Platform:
     """The platform's processes; `amqp_base`, `rabbit_api` and `postgres_url` select other servers.
 
-    Platforms alive at the same time need different `database_prefix` values.
+    Platforms alive at the same time need different `database_prefix` values. With
+    `template_prefix`, the databases are copies of those that `run_migrations_and_demo` made, in
+    place of a migration and demo load of their own.
     """
 
     def __init__(
@@ -64,9 +89,11 @@ class Platform:
         postgres_url: str | None = None,
         extra_env: dict[str, str] | None = None,
         database_prefix: str = E2E_PREFIX,
+        template_prefix: str | None = None,
     ):
         self.workdir = workdir
         self.database_prefix = database_prefix
+        self.template_prefix = template_prefix
         self.amqp_base = amqp_base.rstrip("/")
         self.rabbit_api = rabbit_api.rstrip("/")
         self.postgres_url = postgres_url
@@ -159,15 +186,10 @@ class Platform:
         return env
 
     def _prepare_databases(self) -> None:
-        subprocess.run(
-            [PYTHON, "-m", "samen_devtools.migrate", "--prefix", self.database_prefix, "--drop"],
-            cwd=ROOT, env=self.env, check=True, capture_output=True,
-        )
-        subprocess.run(
-            [PYTHON, "-m", "samen_devtools.migrate", "--prefix", self.database_prefix],
-            cwd=ROOT, env=self.env, check=True, capture_output=True,
-        )
-        subprocess.run([PYTHON, "-m", "samen_devtools.demo"], cwd=ROOT, env=self.env, check=True, capture_output=True)
+        if self.template_prefix:
+            copy_databases(self.template_prefix, self.database_prefix, self.env)
+            return
+        run_migrations_and_demo(self.database_prefix, self.env)
 
     def _start_helpers(self) -> None:
         if (ROOT / "devtools" / "samen_devtools" / "smtp_sink.py").exists():

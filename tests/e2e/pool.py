@@ -2,9 +2,9 @@
 
 A platform per module keeps what one module's tests leave behind (withdrawn consent, open
 notification digests, requests) out of the next module's tests. Starting one takes several
-seconds, nearly all of it spent in other processes (migrations, demo data, services importing),
-so the pool starts the next module's platform in a green thread while the current module's
-tests run, and stops a finished platform the same way.
+seconds, nearly all of it in other processes (migrations, demo data, services importing). So the
+pool starts the next module's platform in a green thread while the current module's tests run,
+and stops a finished platform in a green thread too.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ import os
 
 import eventlet
 
-from tests.e2e.platform import Platform
+from tests.e2e.platform import Platform, run_migrations_and_demo
 
 
-def _start(instance: Platform) -> Platform:
+def _start(instance: Platform, template: eventlet.greenthread.GreenThread) -> Platform:
     try:
+        template.wait()
         instance.start()
     except BaseException:
         instance.stop()
@@ -34,36 +35,43 @@ def _stop_when_started(starting: eventlet.greenthread.GreenThread) -> None:
 
 
 class PlatformPool:
-    """Hands out one started platform per test module, in the order the modules run."""
+    """Started platforms, one per test module, in the order the modules run."""
 
     def __init__(self, tmp_path_factory, modules: list[str]):
         self.tmp_path_factory = tmp_path_factory
         self.modules = modules
         self.count = 0
+        # Migrations and demo data run once, into these databases, and every platform gets copies.
+        self.template_prefix = f"samen_t{os.getpid()}_e2e0_"
+        self.template: eventlet.greenthread.GreenThread | None = None
         self.ahead: tuple[str, eventlet.greenthread.GreenThread] | None = None
         self.stopping: list[eventlet.greenthread.GreenThread] = []
 
-    def _spawn(self, module: str) -> eventlet.greenthread.GreenThread:
+    def _spawn(self) -> eventlet.greenthread.GreenThread:
         self.count += 1
         instance = Platform(
             self.tmp_path_factory.mktemp("platform"),
             database_prefix=f"samen_t{os.getpid()}_e2e{self.count}_",
+            template_prefix=self.template_prefix,
         )
-        return eventlet.spawn(_start, instance)
+        if self.template is None:
+            self.template = eventlet.spawn(run_migrations_and_demo, self.template_prefix, instance._environment())
+        return eventlet.spawn(_start, instance, self.template)
 
     def take(self, module: str) -> Platform:
-        """Return the started platform of `module` and start the next module's in the background."""
+        """Return the started platform of `module`, then start the next module's in the background."""
         if self.ahead is not None and self.ahead[0] == module:
             starting = self.ahead[1]
         else:
             if self.ahead is not None:
                 self.stopping.append(eventlet.spawn(_stop_when_started, self.ahead[1]))
-            starting = self._spawn(module)
+            starting = self._spawn()
         self.ahead = None
+        instance = starting.wait()
         following = self.modules[self.modules.index(module) + 1:] if module in self.modules else []
         if following:
-            self.ahead = (following[0], self._spawn(following[0]))
-        return starting.wait()
+            self.ahead = (following[0], self._spawn())
+        return instance
 
     def release(self, instance: Platform) -> None:
         self.stopping.append(eventlet.spawn(instance.stop))

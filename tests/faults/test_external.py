@@ -196,7 +196,7 @@ def test_fcm_503_is_retried_once(platform_ready, fault_postgres):
             items = platform_ready.get("/api/v1/me/notifications?limit=50", guardian).json()["items"]
             return next((item for item in items if item["item_id"] == photo_id), None)
 
-        item = wait_until(inbox_item, 30, message="inbox item of the photo")
+        wait_until(inbox_item, 30, message="inbox item of the photo")
 
         def deliveries():
             # The photo may join a digest that an earlier photo of this guardian opened, and the

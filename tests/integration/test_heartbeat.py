@@ -19,7 +19,6 @@ import eventlet
 import pytest
 from eventlet import tpool
 from nameko.standalone.rpc import ClusterRpcProxy
-
 from samen_common.rpc import rpc
 
 HEARTBEAT_SECONDS = 3
