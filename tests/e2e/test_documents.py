@@ -121,3 +121,40 @@ def test_parent_committee_with_minutes(platform, tokens):
     assert platform.get(f"/api/v1/locations/{oost}/parent-committee", tokens[MARK]).status_code == 404
     assert platform.get(f"/api/v1/locations/{oost}/parent-committee/minutes/{minutes.json()['id']}/download",
                         tokens[ANOUK]).status_code == 404
+
+
+def test_news_attachment_stored_and_streamed(platform, tokens):
+    created = platform.post("/api/v1/news", tokens[ADMIN],
+                            json={"title": "Nieuwsbrief december", "body": "Zie de bijlage.", "kind": "newsletter"})
+    assert created.status_code == 201, created.text
+    news_id = created.json()["id"]
+    path = f"/api/v1/news/{news_id}/attachments"
+    files_before = len(document_files(platform))
+
+    content = pdf_with_text("Nieuwsbrief december")
+    attached = platform.post(path, tokens[ADMIN], files={"file": ("nieuwsbrief.pdf", content, "application/pdf")})
+    assert attached.status_code == 201, attached.text
+    raw = platform.post(f"{path}?filename=rooster.pdf", tokens[ADMIN], data=pdf_with_text("Rooster"),
+                        headers={"Content-Type": "application/pdf"})
+    assert raw.status_code == 201, raw.text
+    assert raw.json()["filename"] == "rooster.pdf"
+    assert len(document_files(platform)) == files_before + 2
+
+    not_pdf = platform.post(path, tokens[ADMIN], files={"file": ("x.pdf", b"GIF89a", "application/pdf")})
+    assert not_pdf.status_code == 415
+    assert not_pdf.json()["error"]["code"] == "attachment_not_pdf"
+    # The administrator's language setting is Dutch, and it wins over Accept-Language.
+    assert not_pdf.json()["error"]["message"] == "De bijlage is geen PDF-bestand."
+    assert platform.post(path, tokens[ADMIN], data=b"").status_code == 400
+    assert platform.post(path, tokens[MARK], files={"file": ("x.pdf", content, "application/pdf")}).status_code == 404
+    # Rejected uploads leave no file behind in storage.
+    assert len(document_files(platform)) == files_before + 2
+
+    item = platform.get(f"/api/v1/news/{news_id}", tokens[ANOUK]).json()
+    assert [a["filename"] for a in item["attachments"]] == ["nieuwsbrief.pdf", "rooster.pdf"]
+    download = platform.get(f"{path}/{attached.json()['id']}", tokens[ANOUK])
+    assert download.status_code == 200
+    assert download.headers["Content-Type"] == "application/pdf"
+    assert "nieuwsbrief.pdf" in download.headers["Content-Disposition"]
+    assert download.content == content
+    assert platform.get(f"{path}/{uuid.uuid4()}", tokens[ANOUK]).status_code == 404

@@ -103,7 +103,7 @@ def upload_guardian_document(guardian):
     current_caller().require_staff()
     filename, key, size = _store_upload()
     form = request.form
-    return _register_or_delete(key, "add_guardian_document", guardian, form.get("kind", ""), form.get("title", ""),
+    return register_or_delete(key, "add_guardian_document", guardian, form.get("kind", ""), form.get("title", ""),
                                form.get("period", ""), key, filename, size)
 
 
@@ -155,7 +155,7 @@ def upload_committee_minutes(location_id):
     current_caller().require_staff()
     filename, key, size = _store_upload()
     form = request.form
-    return _register_or_delete(key, "add_committee_minutes", location_id, form.get("title", ""),
+    return register_or_delete(key, "add_committee_minutes", location_id, form.get("title", ""),
                                form.get("period", ""), key, filename, size)
 
 
@@ -197,23 +197,32 @@ def _store_upload() -> tuple[str, str, int]:
     if upload is None:
         raise InvalidInput("document_file_missing", field="file")
     limit = document_max_bytes()
-    content = upload.stream.read(limit + 1)
+    return store_pdf(upload.stream.read(limit + 1), upload.filename or "document.pdf", limit)
+
+
+def store_pdf(content: bytes, filename: str, limit: int,
+              not_pdf_code: str = "document_upload_not_pdf") -> tuple[str, str, int]:
+    """Check an uploaded PDF of at most `limit` bytes and write it to storage; return its file name, key and size.
+
+    News attachments are stored this way too. Read at most `limit + 1` bytes into `content`, so
+    that a larger upload is recognised without reading all of it.
+    """
     if not content:
         raise InvalidInput("document_file_missing", field="file")
     if len(content) > limit:
         raise PayloadTooLarge(limit=f"{limit // (1024 * 1024)} MB")
     if not content.startswith(PDF_MAGIC):
-        raise UnsupportedMediaType("document_upload_not_pdf")
+        raise UnsupportedMediaType(not_pdf_code)
     key = variant_key(new_object_key("documents"), "document", "pdf")
     try:
         shared_storage().put(key, content, PDF_MIME)
     except StorageError as exc:
         log.warning("document.store_failed", error=str(exc)[:200], bytes=len(content))
         raise ServiceUnavailable("document_upload_store_failed") from exc
-    return upload.filename or "document.pdf", key, len(content)
+    return filename, key, len(content)
 
 
-def _register_or_delete(key: str, method: str, *args) -> dict:
+def register_or_delete(key: str, method: str, *args) -> dict:
     """Call messaging to register a stored upload; delete the object when messaging rejects it."""
     try:
         return rpc("messaging", method, *args)

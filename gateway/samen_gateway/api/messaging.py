@@ -9,8 +9,10 @@ from flask import Blueprint, Response, request
 from marshmallow import Schema, fields, validate
 
 from samen_common import i18n
-from samen_common.errors import InternalError, InvalidInput, ServiceUnavailable
-from samen_gateway.context import rpc
+from samen_common.errors import InternalError, ServiceUnavailable
+from samen_common.settings import env_int
+from samen_gateway.api.documents import register_or_delete, store_pdf, stream_document
+from samen_gateway.context import current_caller, rpc
 from samen_gateway.endpoints import endpoint
 from samen_media.settings import shared_storage
 from samen_media.storage import StorageError, content_disposition, validate_key
@@ -19,6 +21,10 @@ log = structlog.get_logger(__name__)
 
 i18n.register(
     {
+        "attachment_not_pdf": {
+            "nl": "De bijlage is geen PDF-bestand.",
+            "en": "The attachment is not a PDF file.",
+        },
         "keepsake_download_failed": {
             "nl": "Het schriftje kon niet uit de opslag worden gelezen. Probeer het over een paar minuten opnieuw.",
             "en": "The notebook could not be read from storage. Try again in a few minutes.",
@@ -229,20 +235,36 @@ def get_news(news_id):
 @endpoint(bp, "/news/<news_id>/attachments", "POST", summary="Attach a PDF (multipart field `file` or raw body)",
           status=201, errors=[400, 401, 403, 404, 413, 415, 503])
 def add_news_attachment(news_id):
+    current_caller().require_staff()
+    limit = news_attachment_max_bytes()
     upload = request.files.get("file")
     if upload is not None:
-        filename, content = upload.filename or "attachment.pdf", upload.read()
+        filename, content = upload.filename or "attachment.pdf", upload.stream.read(limit + 1)
     else:
-        filename, content = request.args.get("filename", "attachment.pdf"), request.get_data()
-    if not content:
-        raise InvalidInput("invalid_input", field="file")
-    return rpc("messaging", "add_news_attachment", news_id, filename, base64.b64encode(content).decode()), 201
+        filename, content = request.args.get("filename", "attachment.pdf"), request.stream.read(limit + 1)
+    filename, key, size = store_pdf(content, filename, limit, not_pdf_code="attachment_not_pdf")
+    return register_or_delete(key, "add_news_attachment", news_id, filename, key, size), 201
 
 
 @endpoint(bp, "/news/<news_id>/attachments/<attachment_id>", "GET", summary="Download a news attachment",
           errors=[401, 404, 503])
 def news_attachment(news_id, attachment_id):
-    return _file_response(rpc("messaging", "news_attachment", news_id, attachment_id), attachment=True)
+    return news_attachment_response(rpc("messaging", "news_attachment", news_id, attachment_id))
+
+
+def news_attachment_max_bytes() -> int:
+    """Return the largest accepted news attachment in bytes; messaging reads the same variable."""
+    return env_int("SAMEN_NEWS_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+
+
+def news_attachment_response(result: dict) -> Response:
+    """Stream a news attachment from storage, or send one kept in the messaging database. The web portal uses this too."""
+    if result.get("key"):
+        return stream_document(result)
+    response = Response(base64.b64decode(result["content_base64"]), mimetype=PDF_MIME)
+    response.headers["Content-Disposition"] = content_disposition(result.get("filename") or "attachment.pdf")
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 # Staff.
@@ -251,11 +273,3 @@ def news_attachment(news_id, attachment_id):
           query=DayQuery, errors=[400, 401, 404, 503])
 def group_day(group_id, query):
     return rpc("messaging", "group_day", group_id, query["date"])
-
-
-def _file_response(result: dict, attachment: bool) -> Response:
-    content = base64.b64decode(result["content_base64"])
-    filename = result.get("filename", "document.pdf").replace('"', "")
-    disposition = "attachment" if attachment else "inline"
-    return Response(content, mimetype=PDF_MIME,
-                    headers={"Content-Disposition": f'{disposition}; filename="{filename}"'})

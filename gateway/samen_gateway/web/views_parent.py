@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import base64
 import calendar
 from datetime import date
 
-from flask import Response, abort, g, redirect, render_template, request, url_for
+from flask import abort, g, redirect, render_template, request, url_for
 
 from samen_common import i18n
 from samen_common.errors import SamenError
 from samen_common.timeutil import local_today
 from samen_gateway.api import media as media_api
 from samen_gateway.api.documents import stream_document
-from samen_gateway.api.messaging import keepsake_response
+from samen_gateway.api.messaging import keepsake_response, news_attachment_response
 from samen_gateway.context import rpc
 from samen_gateway.web import bp, portal
 from samen_gateway.web.portal import UNAVAILABLE, login_required, optional_rpc, shown_on_form
-from samen_media.storage import content_disposition
 
 NOTIFICATION_SUBJECTS = ("photos", "notebook", "messages", "news", "requests")
 CHANNELS = ("push", "email")
@@ -385,11 +383,7 @@ def news_item(news_id):
 @bp.get("/news/<news_id>/attachments/<attachment_id>")
 @login_required
 def news_attachment(news_id, attachment_id):
-    attachment = rpc("messaging", "news_attachment", news_id, attachment_id)
-    response = Response(base64.b64decode(attachment["content_base64"]),
-                        mimetype=attachment.get("content_type") or "application/octet-stream")
-    response.headers["Content-Disposition"] = content_disposition(attachment["filename"])
-    return response
+    return news_attachment_response(rpc("messaging", "news_attachment", news_id, attachment_id))
 
 
 # Notifications inbox.

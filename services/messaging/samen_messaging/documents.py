@@ -285,7 +285,15 @@ def _checked_fields(kind: DocumentKind, title: str | None, period: str | None, s
     if not title or len(title) > TITLE_MAX_CHARS:
         raise field_error("document_title_missing", "title", limit=TITLE_MAX_CHARS)
     period = _checked_period(kind, (period or "").strip())
+    key, size = checked_upload(storage_key, size, messaging_settings().document_max_bytes)
+    return {"title": title, "period": period, "filename": _safe_filename(filename), "storage_key": key, "size": size}
 
+
+def checked_upload(storage_key: str | None, size, limit: int) -> tuple[str, int]:
+    """Check that the gateway stored `size` bytes (at most `limit`) under `storage_key`; return both.
+
+    Guardian documents, committee minutes and news attachments are all uploaded this way.
+    """
     key = str(storage_key or "")
     try:
         validate_key(key)
@@ -297,7 +305,6 @@ def _checked_fields(kind: DocumentKind, title: str | None, period: str | None, s
         size = int(size)
     except (TypeError, ValueError):
         raise field_error("invalid_input", "size", value=str(size)[:20]) from None
-    limit = messaging_settings().document_max_bytes
     if size > limit:
         raise PayloadTooLarge(limit=f"{limit // (1024 * 1024)} MB")
     try:
@@ -309,7 +316,7 @@ def _checked_fields(kind: DocumentKind, title: str | None, period: str | None, s
         raise ServiceUnavailable("document_storage_unavailable") from exc
     if stored_size != size:
         raise InvalidInput("document_upload_missing", storage_key=key)
-    return {"title": title, "period": period, "filename": _safe_filename(filename), "storage_key": key, "size": size}
+    return key, size
 
 
 def _checked_period(kind: DocumentKind, period: str) -> str:

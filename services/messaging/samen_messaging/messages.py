@@ -82,10 +82,6 @@ i18n.register(
             "nl": "Alleen een coördinator, unitmanager of beheerder mag nieuws voor een locatie of de hele organisatie plaatsen.",
             "en": "Only a coordinator, unit manager or administrator may post news for a location or the whole organisation.",
         },
-        "attachment_not_pdf": {
-            "nl": "De bijlage is geen PDF-bestand.",
-            "en": "The attachment is not a PDF file.",
-        },
         "attachment_too_many": {
             "nl": "Een nieuwsbericht heeft maximaal {limit} bijlagen.",
             "en": "A news item has at most {limit} attachments.",

@@ -152,16 +152,21 @@ class NewsItem(Base):
 
 
 class NewsAttachment(Base):
-    """A PDF attached to a news item, stored in this database (at most SAMEN_NEWS_ATTACHMENT_MAX_BYTES)."""
+    """A PDF attached to a news item (at most SAMEN_NEWS_ATTACHMENT_MAX_BYTES), in object storage under `storage_key`.
+
+    Attachments added before object storage have no key and keep their bytes in `content`.
+    """
 
     __tablename__ = "news_attachments"
+    __table_args__ = (CheckConstraint("(storage_key IS NULL) <> (content IS NULL)", name="one_place"),)
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=_uuid)
     news_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("news_items.id", ondelete="CASCADE"), index=True)
     filename: Mapped[str] = mapped_column(String(200))
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(Integer)
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    storage_key: Mapped[str | None] = mapped_column(String(300), unique=True)
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import enum
 import uuid
 from datetime import datetime, timedelta
@@ -15,20 +14,20 @@ from sqlalchemy.dialects.postgresql import insert
 
 from samen_common.auth import AccountKind, Caller
 from samen_common.db import atomic
-from samen_common.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge, SamenError, UnsupportedMediaType
+from samen_common.errors import Forbidden, InvalidInput, NotFound, SamenError
 from samen_common.outbox import claim_event
 from samen_common.rpc import rpc
 from samen_common.staff_consumer import EventRejected, staff_event
 from samen_common.timeutil import utcnow
 from samen_messaging import access, queries
 from samen_messaging.base import MessagingBase, check_time_window, field_error, iso, parse_optional_time
+from samen_messaging.documents import checked_upload
 from samen_messaging.models import HandledEvent, NewsAttachment, NewsItem, NewsRead
 from samen_messaging.settings import messaging_settings
 from samen_messaging.timeline import ItemKind
 
 log = structlog.get_logger(__name__)
 
-PDF_MAGIC = b"%PDF-"
 EXCERPT_CHARS = 200
 # `publish_at` may lie this far back (it then publishes at once, as a late staff-tool event
 # does) or this far ahead.
@@ -143,27 +142,21 @@ class NewsMixin(MessagingBase):
         return item
 
     @rpc
-    def add_news_attachment(self, news_id: str, filename: str, content_base64: str) -> dict:
-        """Attach a PDF (checked by its `%PDF-` signature) to a news item of the caller's organisation."""
+    def add_news_attachment(self, news_id: str, filename: str, storage_key: str, size: int) -> dict:
+        """Attach a PDF that the gateway stored under `storage_key` to a news item of the caller's organisation."""
         settings = messaging_settings()
         item = self._news_for_staff(news_id)
-        try:
-            content = base64.b64decode(content_base64 or "", validate=True)
-        except (binascii.Error, ValueError):
-            raise InvalidInput("invalid_input", field="content") from None
-        if len(content) > settings.attachment_max_bytes:
-            raise PayloadTooLarge(limit=f"{settings.attachment_max_bytes // (1024 * 1024)} MB")
-        if not content.startswith(PDF_MAGIC):
-            raise UnsupportedMediaType("attachment_not_pdf")
+        key, size = checked_upload(storage_key, size, settings.attachment_max_bytes)
         with atomic(self.db):
             count = len(self.db.scalars(select(NewsAttachment.id).where(NewsAttachment.news_id == item.id)).all())
             if count >= settings.attachments_per_news:
                 raise InvalidInput("attachment_too_many", limit=settings.attachments_per_news)
             attachment = NewsAttachment(
                 id=uuid.uuid4(), news_id=item.id, filename=_safe_filename(filename), content_type="application/pdf",
-                size=len(content), content=content, created_at=utcnow(),
+                size=size, storage_key=key, created_at=utcnow(),
             )
             self.db.add(attachment)
+        log.info("news.attachment_added", news_id=str(item.id), attachment_id=str(attachment.id), size=size)
         return _attachment_dict(attachment)
 
     @rpc
@@ -208,7 +201,10 @@ class NewsMixin(MessagingBase):
         attachment = self.db.get(NewsAttachment, access.parse_id(attachment_id))
         if attachment is None or attachment.news_id != item.id:
             raise NotFound()
-        return {**_attachment_dict(attachment), "content_base64": base64.b64encode(attachment.content).decode()}
+        if attachment.storage_key is None:
+            # Attachments stored before object storage keep their bytes in this database.
+            return {**_attachment_dict(attachment), "content_base64": base64.b64encode(attachment.content).decode()}
+        return {**_attachment_dict(attachment), "key": attachment.storage_key}
 
     @timer(interval=messaging_settings().news_scheduler_interval)
     def publish_due_news(self) -> int:

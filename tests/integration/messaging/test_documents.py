@@ -8,15 +8,7 @@ import pytest
 
 from samen_common.errors import Forbidden, InvalidInput, NotFound
 
-
-def _stored_pdf(content: bytes = b"%PDF-1.4\n% test\n") -> tuple[str, int]:
-    """Write a PDF to object storage as the gateway does and return its key and size."""
-    from samen_media.settings import shared_storage
-    from samen_media.storage import new_object_key, variant_key
-
-    key = variant_key(new_object_key("documents"), "document", "pdf")
-    shared_storage().put(key, content, "application/pdf")
-    return key, len(content)
+from tests.integration.messaging.storage import stored_pdf
 
 
 def _number(world, name: str) -> str:
@@ -25,7 +17,7 @@ def _number(world, name: str) -> str:
 
 
 def test_admin_uploads_invoice_for_guardian(services, world, call):
-    key, size = _stored_pdf()
+    key, size = stored_pdf()
     added = call("admin", "add_guardian_document", _number(world, "parent_a"), "invoice", " Factuur november ",
                  "2026-11", key, "factuur.pdf", size)
     assert added["title"] == "Factuur november"
@@ -39,8 +31,8 @@ def test_admin_uploads_invoice_for_guardian(services, world, call):
 
 
 def test_documents_listed_newest_first(services, world, call):
-    first_key, first_size = _stored_pdf()
-    second_key, second_size = _stored_pdf(b"%PDF-1.7\nsecond\n")
+    first_key, first_size = stored_pdf()
+    second_key, second_size = stored_pdf(b"%PDF-1.7\nsecond\n")
     guardian = world.accounts["parent_a"]
     first = call("admin", "add_guardian_document", guardian, "annual_statement", "Jaaropgave", "2025",
                  first_key, "jaaropgave.pdf", first_size)
@@ -52,7 +44,7 @@ def test_documents_listed_newest_first(services, world, call):
 
 
 def test_other_guardian_gets_not_found(services, world, call):
-    key, size = _stored_pdf()
+    key, size = stored_pdf()
     added = call("admin", "add_guardian_document", world.accounts["parent_a"], "invoice", "Factuur", "2026-11",
                  key, "factuur.pdf", size)
     with pytest.raises(NotFound):
@@ -65,7 +57,7 @@ def test_other_guardian_gets_not_found(services, world, call):
 
 
 def test_coordinator_limited_to_own_locations(services, world, call):
-    key, size = _stored_pdf()
+    key, size = stored_pdf()
     # parent_d's only child attends the south location; the coordinator manages north.
     with pytest.raises(NotFound):
         call("coordinator_north", "add_guardian_document", world.accounts["parent_d"], "invoice", "Factuur",
@@ -76,7 +68,7 @@ def test_coordinator_limited_to_own_locations(services, world, call):
 
 
 def test_upload_rejects_wrong_callers_and_targets(services, world, call):
-    key, size = _stored_pdf()
+    key, size = stored_pdf()
     with pytest.raises(Forbidden):
         call("staff_bears", "add_guardian_document", world.accounts["parent_a"], "invoice", "F", "2026-11",
              key, "f.pdf", size)
@@ -95,13 +87,13 @@ def test_upload_rejects_wrong_callers_and_targets(services, world, call):
     ("committee_minutes", "2026-11-05"), ("receipt", "2026"),
 ])
 def test_upload_rejects_invalid_kind_or_period(services, world, call, kind, period):
-    key, size = _stored_pdf()
+    key, size = stored_pdf()
     with pytest.raises(InvalidInput):
         call("admin", "add_guardian_document", world.accounts["parent_a"], kind, "Titel", period, key, "f.pdf", size)
 
 
 def test_upload_rejects_bad_storage_keys(services, world, call):
-    key, size = _stored_pdf()
+    key, size = stored_pdf()
     guardian = world.accounts["parent_a"]
     for bad_key in ("keepsakes/aa/bb/notebook.pdf", "documents/../etc/passwd", f"documents/{uuid.uuid4().hex}/x.pdf"):
         with pytest.raises(InvalidInput):
@@ -114,7 +106,7 @@ def test_upload_rejects_bad_storage_keys(services, world, call):
 def test_delete_removes_row_and_file(services, world, call):
     from samen_media.settings import shared_storage
 
-    key, size = _stored_pdf()
+    key, size = stored_pdf()
     added = call("admin", "add_guardian_document", world.accounts["parent_a"], "invoice", "F", "2026-11",
                  key, "f.pdf", size)
     with pytest.raises(Forbidden):
@@ -135,7 +127,7 @@ def test_committee_visible_to_location_guardians(services, world, call):
                    "oc-noord@example.test")
     assert updated["members"] == [{"name": "Sanne Bakker", "role": "voorzitter"},
                                   {"name": "Ahmed Yilmaz", "role": ""}]
-    key, size = _stored_pdf()
+    key, size = stored_pdf()
     minutes = call("coordinator_north", "add_committee_minutes", north, "Verslag november", "2026-11-05",
                    key, "verslag.pdf", size)
 

@@ -7,7 +7,9 @@ import pytest
 from nameko.testing.services import entrypoint_hook
 from nameko.testing.utils import get_container
 
-from samen_common.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
+from samen_common.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
+
+from tests.integration.messaging.storage import stored_pdf
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -77,22 +79,68 @@ def test_scheduled_news_published_by_timer(services, world, call):
 
 def test_pdf_attachments(services, world, call):
     item = call("coordinator_north", "create_news", "Newsletter", "December", "newsletter", [world.locations["north"]])
-    attachment = call("coordinator_north", "add_news_attachment", item["id"], "../december.pdf",
-                      base64.b64encode(PDF).decode())
+    key, size = stored_pdf()
+    attachment = call("coordinator_north", "add_news_attachment", item["id"], "../december.pdf", key, size)
     assert attachment["filename"] == "december.pdf"
+    assert attachment["size"] == size
 
-    with pytest.raises(UnsupportedMediaType):
-        call("coordinator_north", "add_news_attachment", item["id"], "x.pdf", base64.b64encode(b"GIF89a").decode())
     with pytest.raises(PayloadTooLarge):
-        big = PDF + b"0" * (10 * 1024 * 1024)
-        call("coordinator_north", "add_news_attachment", item["id"], "big.pdf", base64.b64encode(big).decode())
+        call("coordinator_north", "add_news_attachment", item["id"], "big.pdf", key, 10 * 1024 * 1024 + 1)
     with pytest.raises(NotFound):
-        call("staff_foxes", "add_news_attachment", item["id"], "x.pdf", base64.b64encode(PDF).decode())
+        call("staff_foxes", "add_news_attachment", item["id"], "x.pdf", *stored_pdf())
 
     downloaded = call("parent_a", "news_attachment", item["id"], attachment["id"])
-    assert base64.b64decode(downloaded["content_base64"]) == PDF
+    assert downloaded["key"] == key
+    assert "content_base64" not in downloaded
     with pytest.raises(NotFound):
         call("parent_d", "news_attachment", item["id"], attachment["id"])
+
+
+@pytest.mark.parametrize("storage_key, size", [
+    ("photos/abc/original.jpg", 10),
+    ("documents/../../etc/passwd", 10),
+    ("", 10),
+])
+def test_attachment_key_outside_documents(services, world, call, storage_key, size):
+    item = call("coordinator_north", "create_news", "Keys", "x", "newsletter", [world.locations["north"]])
+    with pytest.raises(InvalidInput):
+        call("coordinator_north", "add_news_attachment", item["id"], "x.pdf", storage_key, size)
+
+
+def test_attachment_needs_stored_object(services, world, call):
+    item = call("coordinator_north", "create_news", "Missing", "x", "newsletter", [world.locations["north"]])
+    key, size = stored_pdf()
+    with pytest.raises(InvalidInput):
+        call("coordinator_north", "add_news_attachment", item["id"], "x.pdf", key, size + 1)
+    with pytest.raises(InvalidInput):
+        call("coordinator_north", "add_news_attachment", item["id"], "x.pdf", "documents/none/document.pdf", 5)
+    assert call("coordinator_north", "get_news", item["id"])["attachments"] == []
+
+
+def test_legacy_attachment_sent_from_database(services, world, call, clean_db):
+    """An attachment stored before object storage keeps its bytes in the database and still downloads."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    item = call("coordinator_north", "create_news", "Old", "x", "newsletter", [world.locations["north"]])
+    attachment_id = uuid.uuid4()
+    engine = create_engine(clean_db["messaging"])
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text("INSERT INTO news_attachments (id, news_id, filename, content_type, size, content) "
+                     "VALUES (:id, :news_id, 'old.pdf', 'application/pdf', :size, :content)"),
+                {"id": attachment_id, "news_id": item["id"], "size": len(PDF), "content": PDF},
+            )
+            with pytest.raises(Exception, match="one_place"):
+                with connection.begin_nested():
+                    connection.execute(text("UPDATE news_attachments SET storage_key = 'documents/x' WHERE id = :id"),
+                                       {"id": attachment_id})
+    finally:
+        engine.dispose()
+    downloaded = call("parent_a", "news_attachment", item["id"], str(attachment_id))
+    assert base64.b64decode(downloaded["content_base64"]) == PDF
 
 
 def test_news_published_event(services, world, call, clean_db):
