@@ -283,6 +283,18 @@ def children_by_ids(session: Session, child_ids: Iterable[uuid.UUID]) -> list[Ch
     return list(session.scalars(select(Child).where(Child.id.in_(list(child_ids)))))
 
 
+def guardian_placement_locations(session: Session, guardian_id: uuid.UUID, since: date) -> list[uuid.UUID]:
+    """Return the locations of the guardian's children's placements that last until `since` or later."""
+    rows = session.execute(
+        select(Group.location_id)
+        .join(Placement, Placement.group_id == Group.id)
+        .join(Guardianship, Guardianship.child_id == Placement.child_id)
+        .where(Guardianship.guardian_id == guardian_id, or_(Placement.end_date.is_(None), Placement.end_date >= since))
+        .distinct()
+    )
+    return [row[0] for row in rows]
+
+
 def guardian_links(session: Session, child_ids: Iterable[uuid.UUID]) -> list[Guardianship]:
     return list(session.scalars(select(Guardianship).where(Guardianship.child_id.in_(list(child_ids)))))
 

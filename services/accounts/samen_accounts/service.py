@@ -466,6 +466,23 @@ class AccountsService(staff_events.StaffEventsMixin):
         return self.scope_of(str(account.id))
 
     @rpc
+    def guardian_placement_locations(self, account_id: str, since: str) -> list[str]:
+        """Return the location ids of a guardian's children's placements that last until `since` (YYYY-MM-DD) or later.
+
+        This includes placements that ended, so staff can still send documents about an earlier
+        period, such as an annual statement, after care has ended.
+        """
+        try:
+            day = date.fromisoformat(str(since))
+        except ValueError:
+            raise InvalidInput("invalid_input", field="since", value=str(since)[:20]) from None
+        read_without_transaction(self.db)
+        account = queries.account_profile(self.db, _uuid(account_id))
+        if account is None or not account.active or account.kind != AccountKind.GUARDIAN:
+            raise NotFound()
+        return sorted(str(location_id) for location_id in queries.guardian_placement_locations(self.db, account.id, day))
+
+    @rpc
     def children_consent(self, child_ids: list[str]) -> dict:
         """Return {child id: photo consent now}; consent ends with the child's care."""
         today = local_today()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import re
 import uuid
+from datetime import date
 
 import structlog
 from sqlalchemy import select
@@ -19,7 +20,7 @@ from samen_common.auth import LOCATION_WIDE_ROLES, Caller
 from samen_common.db import atomic
 from samen_common.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge, ServiceUnavailable
 from samen_common.rpc import rpc
-from samen_common.timeutil import utcnow
+from samen_common.timeutil import local_today, utcnow
 from samen_media.settings import shared_storage
 from samen_media.storage import ObjectNotFound, StorageError, validate_key
 from samen_messaging import access
@@ -238,10 +239,12 @@ class DocumentsMixin(MessagingBase):
         except NotFound:
             log.warning("document.guardian_not_found", guardian=value[:64], account_id=caller.account_id)
             raise
-        # NOTE: a guardian whose children have no current placement has no location in the scope,
-        # so no one can upload for them, also not an annual statement for an earlier year.
         managed = set(self._scope().get("managed_location_ids", []))
         locations = {child.get("location_id") for child in scope.get("children", [])}
+        if scope.get("kind") == "guardian" and not managed & locations:
+            # Documents about an earlier period (the last invoices, last year's annual statement)
+            # follow care that has ended, so placements that ended since last year count too.
+            locations = set(self.accounts.guardian_placement_locations(scope["account_id"], _former_since()))
         if scope.get("kind") != "guardian" or not managed & locations:
             log.warning("document.guardian_not_found", guardian=value[:64], account_id=caller.account_id)
             raise NotFound()
@@ -287,6 +290,11 @@ def _checked_fields(kind: DocumentKind, title: str | None, period: str | None, s
     period = _checked_period(kind, (period or "").strip())
     key, size = checked_upload(storage_key, size, messaging_settings().document_max_bytes)
     return {"title": title, "period": period, "filename": _safe_filename(filename), "storage_key": key, "size": size}
+
+
+def _former_since() -> str:
+    """Return January 1 of last year: placements that ended on or after it still allow documents."""
+    return date(local_today().year - 1, 1, 1).isoformat()
 
 
 def checked_upload(storage_key: str | None, size, limit: int) -> tuple[str, int]:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import amqp
 import pytest
 import requests
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
 from samen_accounts.models import Account, AttendanceEvent, Child, OutboxMessage, Placement
@@ -245,3 +245,27 @@ def test_tool_user_without_permission_refused(service_config, accounts):
         assert not outcome.accepted
     finally:
         requests.delete(f"{api}/users/{user}", auth=GUEST, timeout=10)
+
+
+def test_placement_locations_include_ended_care(send, call, db):
+    with db() as session:
+        child_id = session.scalar(select(Child.id).where(Child.external_ref == "child-001"))
+        guardian_id = str(session.scalar(select(Account.id).where(Account.account_number == "100001")))
+        staff_id = str(session.scalar(select(Account.id).where(Account.account_number == "900002")))
+        location_id = str(session.execute(
+            text("SELECT g.location_id FROM placements p JOIN groups g ON g.id = p.group_id WHERE p.child_id = :c"),
+            {"c": child_id},
+        ).scalar())
+    today = datetime.now(ZoneInfo("Europe/Amsterdam")).date()
+    assert location_id in call("guardian_placement_locations", guardian_id, today.isoformat())
+
+    ended = (today - timedelta(days=2)).isoformat()
+    send("care_ended", child="child-001", end_date=ended)
+    wait_for(lambda: outbox_count(db, "care_ended") == 1)
+    assert location_id not in call("guardian_placement_locations", guardian_id, today.isoformat())
+    assert location_id in call("guardian_placement_locations", guardian_id, ended)
+
+    with pytest.raises(Exception, match="invalid_input"):
+        call("guardian_placement_locations", guardian_id, "yesterday")
+    with pytest.raises(Exception, match="not_found"):
+        call("guardian_placement_locations", staff_id, ended)

@@ -160,3 +160,41 @@ def test_committee_update_checks(services, world, call):
     with pytest.raises(InvalidInput):
         call("coordinator_north", "update_parent_committee", north, [{"name": "x"}] * 31, None)
     assert call("admin", "update_parent_committee", south, [], None)["contact_email"] is None
+
+
+def _end_placement(url: str, child_id: str, end_date) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE placements SET end_date = :end WHERE child_id = :child"),
+                               {"end": end_date, "child": child_id})
+    finally:
+        engine.dispose()
+
+
+def test_documents_after_care_ended_last_year(services, world, call, clean_db):
+    from datetime import date
+
+    # parent_d's only child left the south location in March of last year.
+    _end_placement(clean_db["accounts"], world.children["dewi"], date(date.today().year - 1, 3, 31))
+    key, size = stored_pdf()
+    statement = call("admin", "add_guardian_document", world.accounts["parent_d"], "annual_statement",
+                     "Jaaropgave", str(date.today().year - 1), key, "jaaropgave.pdf", size)
+    assert statement["guardian_id"] == world.accounts["parent_d"]
+    assert [d["id"] for d in call("parent_d", "list_my_documents")] == [statement["id"]]
+    # The coordinator of another location still gets NotFound.
+    with pytest.raises(NotFound):
+        call("coordinator_north", "add_guardian_document", world.accounts["parent_d"], "annual_statement",
+             "Jaaropgave", str(date.today().year - 1), key, "j.pdf", size)
+
+
+def test_no_documents_when_care_ended_earlier(services, world, call, clean_db):
+    from datetime import date
+
+    _end_placement(clean_db["accounts"], world.children["dewi"], date(date.today().year - 2, 12, 31))
+    key, size = stored_pdf()
+    with pytest.raises(NotFound):
+        call("admin", "add_guardian_document", world.accounts["parent_d"], "annual_statement",
+             "Jaaropgave", str(date.today().year - 2), key, "jaaropgave.pdf", size)
