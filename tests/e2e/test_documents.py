@@ -1,6 +1,7 @@
 """Invoices, annual statements and the parent committee through the gateway with the demo data."""
 
 import io
+import time
 import uuid
 
 import pytest
@@ -158,3 +159,22 @@ def test_news_attachment_stored_and_streamed(platform, tokens):
     assert "nieuwsbrief.pdf" in download.headers["Content-Disposition"]
     assert download.content == content
     assert platform.get(f"{path}/{uuid.uuid4()}", tokens[ANOUK]).status_code == 404
+
+
+def test_invoice_notifies_its_guardian(platform, tokens):
+    created = upload(platform, tokens[ADMIN], MARK, pdf_with_text("Factuur voor 100002"))
+    assert created.status_code == 201, created.text
+    document_id = created.json()["id"]
+
+    def inbox_item(token):
+        items = platform.get("/api/v1/me/notifications?limit=50", token).json()["items"]
+        return next((item for item in items if item["item_id"] == document_id), None)
+
+    deadline = time.monotonic() + 20
+    while inbox_item(tokens[MARK]) is None and time.monotonic() < deadline:
+        time.sleep(0.3)
+    item = inbox_item(tokens[MARK])
+    assert item is not None
+    assert item["subject"] == "documents"
+    assert inbox_item(tokens[ANOUK]) is None
+    platform.wait_for_mail(lambda message: "nieuw document" in message["Subject"])

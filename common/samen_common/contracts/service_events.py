@@ -222,3 +222,11 @@ register(
     group_ids=_ids(),
     published_at=fields.AwareDateTime(required=True),
 )
+register(
+    "document_added", publisher="messaging", consumers=("notify",),
+    summary="Staff uploaded an invoice or annual statement for one guardian.",
+    document_id=_id(),
+    guardian_id=_id(),
+    organisation_id=_id(),
+    kind=fields.String(required=True, validate=validate.OneOf(("invoice", "annual_statement"))),
+)

@@ -10,7 +10,7 @@ from samen_gateway.endpoints import endpoint
 
 bp = Blueprint("notify", __name__, url_prefix="/api/v1")
 
-SUBJECTS = ("photos", "notebook", "messages", "news", "requests", "account")
+SUBJECTS = ("photos", "notebook", "messages", "news", "requests", "documents", "account")
 
 
 class ChannelSwitches(Schema):

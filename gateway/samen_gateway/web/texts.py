@@ -256,6 +256,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "subject.messages": ("Berichten", "Messages"),
     "subject.news": ("Nieuws", "News"),
     "subject.requests": ("Aanvragen", "Requests"),
+    "subject.documents": ("Facturen en jaaropgaven", "Invoices and annual statements"),
     "channel.push": ("Pushmelding", "Push"),
     "channel.email": ("E-mail", "E-mail"),
     # Information pages.

@@ -17,7 +17,7 @@ from samen_gateway.context import rpc
 from samen_gateway.web import bp, portal
 from samen_gateway.web.portal import UNAVAILABLE, login_required, optional_rpc, shown_on_form
 
-NOTIFICATION_SUBJECTS = ("photos", "notebook", "messages", "news", "requests")
+NOTIFICATION_SUBJECTS = ("photos", "notebook", "messages", "news", "requests", "documents")
 CHANNELS = ("push", "email")
 DAYPARTS = ("whole_day", "morning", "afternoon", "before_school", "after_school", "holiday")
 MESSAGE_MAX = 4000

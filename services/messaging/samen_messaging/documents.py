@@ -79,6 +79,10 @@ class DocumentsMixin(MessagingBase):
                 uploaded_by=uuid.UUID(caller.account_id), created_at=utcnow(), **fields,
             )
             self.db.add(document)
+            self.outbox.add(self.db, "document_added", {
+                "document_id": str(document.id), "guardian_id": str(document.guardian_id),
+                "organisation_id": str(document.organisation_id), "kind": document.kind,
+            })
         log.info("document.added", document_id=str(document.id), kind=document.kind,
                  guardian_id=guardian_scope["account_id"], uploaded_by=caller.account_id)
         return _document_dict(document)

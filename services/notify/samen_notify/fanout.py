@@ -124,3 +124,10 @@ def request_decided(db, accounts, payload: dict) -> None:
     # The kind of request (an absence may be illness) is left out of every text on purpose.
     _deliver(db, accounts, payload, "notify.on_request_decided", Subject.REQUESTS, audience,
              payload.get("request_id"), {"state": payload.get("state")})
+
+
+def document_added(db, accounts, payload: dict) -> None:
+    """Notify the guardian an invoice or annual statement is for; the texts name neither its kind nor its period."""
+    audience = [AudienceMember(str(payload["guardian_id"]), [])]
+    _deliver(db, accounts, payload, "notify.on_document_added", Subject.DOCUMENTS, audience,
+             payload.get("document_id"))

@@ -14,6 +14,7 @@ i18n.register(
         "notify.messages.one": {"nl": "Er is een nieuw bericht over {names}", "en": "There is a new message about {names}"},
         "notify.news.one": {"nl": "Er is nieuws van de opvang", "en": "There is news from your childcare"},
         "notify.requests.one": {"nl": "Je aanvraag voor {names} is {state}", "en": "Your request for {names} was {state}"},
+        "notify.documents.one": {"nl": "Er staat een nieuw document voor je klaar", "en": "A new document is ready for you"},
         # Several items of one subject within the digest window.
         "notify.photos.many": {"nl": "{count} nieuwe foto's van {names}", "en": "{count} new photos of {names}"},
         "notify.notebook.many": {
@@ -25,6 +26,10 @@ i18n.register(
         "notify.requests.many": {
             "nl": "{count} aanvragen voor {names} zijn behandeld",
             "en": "{count} requests for {names} were handled",
+        },
+        "notify.documents.many": {
+            "nl": "Er staan {count} nieuwe documenten voor je klaar",
+            "en": "{count} new documents are ready for you",
         },
         "notify.body": {"nl": "Open Samen om het te bekijken.", "en": "Open Samen to see it."},
         "notify.request_state.approved": {"nl": "goedgekeurd", "en": "approved"},

@@ -140,6 +140,10 @@ class NotifyService:
     def on_request_decided(self, payload):
         fanout.request_decided(self.db, self.accounts, payload)
 
+    @handles("messaging", "document_added")
+    def on_document_added(self, payload):
+        fanout.document_added(self.db, self.accounts, payload)
+
     # Delivery.
 
     @timer(interval=TICK_SECONDS)

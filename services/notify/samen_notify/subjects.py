@@ -16,6 +16,8 @@ class Subject(enum.StrEnum):
     """News items for the organisation, a location or a group."""
     REQUESTS = "requests"
     """A decision on an absence, day or swap-day request."""
+    DOCUMENTS = "documents"
+    """A new invoice or annual statement for the guardian."""
     ACCOUNT = "account"
     """Security mail (password reset, password changed); always sent by e-mail, never switched off."""
 
@@ -26,7 +28,8 @@ class Channel(enum.StrEnum):
 
 
 # Subjects a person may switch per channel; account mail is fixed.
-CONFIGURABLE_SUBJECTS = (Subject.PHOTOS, Subject.NOTEBOOK, Subject.MESSAGES, Subject.NEWS, Subject.REQUESTS)
+CONFIGURABLE_SUBJECTS = (Subject.PHOTOS, Subject.NOTEBOOK, Subject.MESSAGES, Subject.NEWS, Subject.REQUESTS,
+                         Subject.DOCUMENTS)
 
 # Push for everything; e-mail only for what is rarer or more important than a photo or a
 # notebook line, so that a default inbox is not flooded.
@@ -41,6 +44,8 @@ DEFAULTS: dict[tuple[Subject, Channel], bool] = {
     (Subject.NEWS, Channel.EMAIL): True,
     (Subject.REQUESTS, Channel.PUSH): True,
     (Subject.REQUESTS, Channel.EMAIL): True,
+    (Subject.DOCUMENTS, Channel.PUSH): True,
+    (Subject.DOCUMENTS, Channel.EMAIL): True,
     (Subject.ACCOUNT, Channel.PUSH): False,
     (Subject.ACCOUNT, Channel.EMAIL): True,
 }

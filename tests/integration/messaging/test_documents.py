@@ -198,3 +198,25 @@ def test_no_documents_when_care_ended_earlier(services, world, call, clean_db):
     with pytest.raises(NotFound):
         call("admin", "add_guardian_document", world.accounts["parent_d"], "annual_statement",
              "Jaaropgave", str(date.today().year - 2), key, "jaaropgave.pdf", size)
+
+
+def test_document_added_event_names_no_period(services, world, call, clean_db):
+    from sqlalchemy import create_engine, text
+
+    key, size = stored_pdf()
+    added = call("admin", "add_guardian_document", world.accounts["parent_a"], "invoice", "Factuur november",
+                 "2026-11", key, "factuur.pdf", size)
+    engine = create_engine(clean_db["messaging"])
+    try:
+        with engine.connect() as connection:
+            payloads = connection.execute(
+                text("SELECT payload FROM outbox WHERE event_type = 'document_added'")
+            ).scalars().all()
+    finally:
+        engine.dispose()
+    assert len(payloads) == 1
+    assert payloads[0]["document_id"] == added["id"]
+    assert payloads[0]["guardian_id"] == world.accounts["parent_a"]
+    assert payloads[0]["kind"] == "invoice"
+    assert "title" not in payloads[0]
+    assert "period" not in payloads[0]

@@ -252,3 +252,21 @@ def test_burst_becomes_one_email(publish, world, devices, smtp_sink, monkeypatch
 
     mails = smtp_sink.messages()
     assert [(m["To"], m["Subject"]) for m in mails] == [("anna@example.org", "5 nieuwe berichten over Lisa")]
+
+
+def test_document_reaches_only_its_guardian(publish, world, devices, fcm_server, smtp_sink, client):
+    client(world.accounts["ben"]).update_notification_settings({"subjects": {"documents": {"push": False}}})
+    for guardian in ("anna", "ben"):
+        publish("messaging", "document_added", {"document_id": f"d-{guardian}", "guardian_id": world.accounts[guardian],
+                                                "organisation_id": world.organisation_id, "kind": "invoice"})
+
+    anna = fcm_server.wait_for(1, device_token=devices["anna"])
+    smtp_sink.wait_for(2)
+    time.sleep(0.5)
+
+    assert titles(anna) == ["Er staat een nieuw document voor je klaar"]
+    assert "factuur" not in str(anna).lower() and "invoice" not in str(anna).lower()
+    assert [m["message"]["token"] for m in fcm_server.messages()] == [devices["anna"]]
+    subjects = sorted((m["To"], m["Subject"]) for m in smtp_sink.messages())
+    assert subjects == [("anna@example.org", "Er staat een nieuw document voor je klaar"),
+                        ("ben@example.org", "A new document is ready for you")]
