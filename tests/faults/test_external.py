@@ -102,6 +102,12 @@ class Uploader:
 def test_object_storage_down(platform_ready, fault_storage, fault_postgres):
     staff = _staff_token(platform_ready)
     guardian, child = _guardian_child(platform_ready)
+    # One ready photo, so that the child's ZIP has an object to read during the outage.
+    first = _upload(platform_ready, staff, child)
+    assert first.status_code == 201, first.text
+    first_id = first.json()["items"][0]["id"]
+    wait_until(lambda: fault_postgres.query("SELECT status FROM photos WHERE id = %s", (first_id,),
+                                            dbname=MEDIA_DB) == [("ready",)], 30, message="first photo ready")
     since = fault_postgres.query("SELECT now()", dbname=MEDIA_DB)[0][0]
 
     uploader = Uploader(platform_ready, staff, child).start()
@@ -111,7 +117,10 @@ def test_object_storage_down(platform_ready, fault_storage, fault_postgres):
     fault_storage.stop_endpoint()
     time.sleep(1)
     uploader.phase = "down"
-    time.sleep(4)
+    down_since = time.monotonic()
+    # The ZIP opens its first object before the status line, so the outage is a plain 503.
+    archive = platform_ready.get(f"/api/v1/children/{child['id']}/photos.zip", guardian, timeout=RPC_TIMEOUT + 5)
+    time.sleep(max(0.0, 4 - (time.monotonic() - down_since)))
     storage_back = time.monotonic()
     fault_storage.start_endpoint()
     # A request already in flight when storage came back may still see the outage.
@@ -132,6 +141,8 @@ def test_object_storage_down(platform_ready, fault_storage, fault_postgres):
     assert by_phase["after"] and all(u.status == 201 for u in by_phase["after"]), by_phase["after"]
     assert all(u.status in (201, 503) for u in uploads)
     assert max(u.seconds for u in uploads) < RPC_TIMEOUT + 3
+    assert archive.status_code == 503, archive.text[:300]
+    assert archive.json()["error"]["code"] == "storage_unavailable"
 
     # A rejected upload left no photo behind: every new row belongs to a 201 response.
     accepted = {photo_id for u in uploads for photo_id in u.photo_ids}

@@ -300,18 +300,32 @@ def album_zip(child_id):
     storage = shared_storage()
     request_id = g.get("request_id")
 
+    def open_entry(entry):
+        try:
+            return storage.open_stream(entry["key"])
+        except ObjectNotFound:
+            log.warning("zip.object_missing", photo_id=entry["photo_id"], request_id=request_id)
+            return None
+
+    # The first object is opened before the status line goes out, so storage that is down at the
+    # start answers 503 in place of a 200 with a broken archive.
+    try:
+        first = open_entry(entries[0]) if entries else None
+    except StorageError as exc:
+        log.warning("zip.storage_failed", error=str(exc)[:200], request_id=request_id)
+        raise _storage_unavailable() from exc
+
     def generate():
         sink = _ChunkSink()
         with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
-            for entry in entries:
-                try:
-                    chunks = storage.open_stream(entry["key"])
-                except ObjectNotFound:
-                    log.warning("zip.object_missing", photo_id=entry["photo_id"], request_id=request_id)
+            for index, entry in enumerate(entries):
+                chunks = first if index == 0 else open_entry(entry)
+                if chunks is None:
                     continue
                 info = zipfile.ZipInfo(entry["filename"], date_time=_zip_time(entry["taken_at"]))
-                # NOTE: a storage failure after this point ends the response early, so the client
-                # receives a truncated archive; the status line (200) was sent already.
+                # NOTE: a storage failure after the first object ends the response early without
+                # the archive's last chunk, so the client sees a cut-off transfer; the status line
+                # (200) was sent already.
                 with archive.open(info, "w") as target:
                     for chunk in chunks:
                         target.write(chunk)
