@@ -40,7 +40,8 @@ test-faults: venv infra
 	$(PY) -m pytest -q -p no:warnings tests/faults
 
 bench: venv infra keys
-	command -v wrk >/dev/null || apt-get install -y wrk
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) \
+		|| echo "wrk could not be installed: the gateway benchmark loads with Python threads instead"
 	$(PY) -m samen_devtools.bench
 
 clean:

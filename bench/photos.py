@@ -25,7 +25,7 @@ from pathlib import Path
 
 import PIL
 import piexif
-from PIL import Image
+from PIL import Image, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "media"))
 
@@ -68,13 +68,32 @@ def fit(size: tuple[int, int], longest: int) -> tuple[int, int]:
 
 
 def bare_pillow(path: Path) -> None:
-    """Open, draft, resize to 1280 and 320 and encode both as JPEG, with nothing else."""
+    """Produce what `imaging.process` produces, with plain Pillow and nothing else.
+
+    A full-size upright JPEG at quality 90, then a 1280 and a 320 pixel upright progressive JPEG
+    at quality 85 from a second decode with draft(). Left out: signature, size and format checks,
+    colour profile conversion and metadata removal.
+    """
     with Image.open(path) as image:
+        full = ImageOps.exif_transpose(image.convert("RGB"))
+    full.save(io.BytesIO(), format="JPEG", quality=90)
+    del full
+    with Image.open(path) as image:
+        orientation = image.getexif().get(0x0112, 1)
         image.draft("RGB", (1280, 1280))
-        screen = image.resize(fit(image.size, 1280), Image.Resampling.LANCZOS, reducing_gap=2.0)
+        screen = image.convert("RGB").resize(fit(image.size, 1280), Image.Resampling.LANCZOS, reducing_gap=2.0)
     thumb = screen.resize(fit(screen.size, 320), Image.Resampling.LANCZOS, reducing_gap=2.0)
     for variant in (screen, thumb):
-        variant.save(io.BytesIO(), format="JPEG", quality=85)
+        upright = variant.transpose(TRANSPOSE[orientation]) if orientation in TRANSPOSE else variant
+        upright.save(io.BytesIO(), format="JPEG", quality=85, progressive=True)
+
+
+# EXIF orientation to the transpose that makes the image upright.
+TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 def samen_process(path: Path) -> None:

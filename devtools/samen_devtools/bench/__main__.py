@@ -16,6 +16,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -48,6 +49,8 @@ def parse_arguments(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     arguments = parse_arguments(argv)
+    if arguments.output.suffix == ".json":
+        raise SystemExit("--output names the Markdown report; the JSON is written beside it (use a .md name)")
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     rounds = SMOKE_ROUNDS if arguments.smoke else FULL_ROUNDS
     size = dataset.SMOKE if arguments.smoke else dataset.FULL
@@ -80,16 +83,26 @@ def main(argv=None) -> int:
         json_path.write_text(json.dumps(results, indent=2) + "\n")
         arguments.output.write_text(report.render(results))
 
+    interrupted = False
     with harness.Vhost() as vhost:
         processes = harness.Processes(work_dir)
         env = harness.base_environment(vhost, data_dir)
         try:
             run_all(results["benchmarks"], save, vhost, env, processes, rounds, size, work_dir, profile,
                     arguments.smoke, set(arguments.only or BENCHMARKS))
+        except KeyboardInterrupt:
+            interrupted = True
+            results["interrupted"] = True
+            print("interrupted: stopping the benchmark's processes and writing what was measured", file=sys.stderr)
         finally:
+            external.stop_running()
             processes.stop_all()
-            results["finished"] = True
+            results["dropped_databases"] = _drop_databases()
+            shutil.rmtree(data_dir / "keys", ignore_errors=True)
+            results["finished"] = not interrupted
             save()
+    if interrupted:
+        return 130
     failed = [name for name, entry in results["benchmarks"].items() if entry.get("status") == "failed"]
     print(f"wrote {arguments.output} and {json_path} in {results['seconds']} s")
     if failed:
@@ -97,6 +110,14 @@ def main(argv=None) -> int:
     # The scripts under bench/ belong to their own authors: their failures show on the page but
     # do not fail the run.
     return 1 if set(failed) - set(external.SCRIPTS) else 0
+
+
+def _drop_databases() -> list[str]:
+    try:
+        return harness.drop_bench_databases()
+    except Exception as exc:  # noqa: BLE001 - the report is still written; the names are printed
+        print(f"could not drop the samen_bench_* databases: {exc}", file=sys.stderr)
+        return []
 
 
 def run_one(benchmarks: dict, save, name: str, measure) -> dict | None:
@@ -133,10 +154,17 @@ def run_all(benchmarks, save, vhost, env, processes, rounds, size, work_dir, pro
     def cleanup_after(measure):
         def wrapped():
             try:
-                return measure()
-            finally:
-                # A failed benchmark may leave its services running; the next one starts its own.
+                result = measure()
+            except KeyboardInterrupt:
+                # Caller threads may still use their connections, so closing those could block;
+                # main() stops the processes by process group.
+                raise
+            except BaseException:
                 bench.stop(list(processes.started))
+                raise
+            # A failed benchmark may leave its services running; the next one starts its own.
+            bench.stop(list(processes.started))
+            return result
         return wrapped
 
     run_selected("rpc_stock", cleanup_after(lambda: bench.nameko_against_raw(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import tempfile
 import time
@@ -15,6 +17,23 @@ SCRIPTS = {
     "timeline": (["--smoke"], []),
     "fanout": (["--smoke"], []),
 }
+
+
+# Scripts still running, so that an interrupted run can stop them with their own child processes.
+RUNNING: list[subprocess.Popen] = []
+
+
+def stop_running() -> None:
+    """Stop every script still running, and the processes it started, by process group."""
+    for process in list(RUNNING):
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        RUNNING.remove(process)
 
 
 class ScriptRun:
@@ -36,18 +55,22 @@ class ScriptRun:
         self.stdout = tempfile.TemporaryFile(mode="w+")
         self.stderr = tempfile.TemporaryFile(mode="w+")
         self.process = subprocess.Popen(self.command, cwd=harness.ROOT, env=env, stdout=self.stdout,
-                                        stderr=self.stderr, text=True)
+                                        stderr=self.stderr, text=True, start_new_session=True)
+        RUNNING.append(self.process)
 
     def result(self) -> dict:
         if self.process is None:
             return {"status": "not measured yet", "reason": self.missing}
-        command = " ".join(self.command[1:])
+        command = " ".join(["python", f"bench/{self.name}.py", *self.command[2:]])
         try:
             self.process.wait(timeout=max(1.0, self.timeout - (time.monotonic() - self.started)))
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
             return {"status": "failed", "reason": f"timed out after {self.timeout} s", "command": command}
+        finally:
+            if self.process in RUNNING and self.process.poll() is not None:
+                RUNNING.remove(self.process)
         self.stdout.seek(0)
         self.stderr.seek(0)
         stdout, stderr = self.stdout.read(), self.stderr.read()

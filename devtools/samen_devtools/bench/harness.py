@@ -12,6 +12,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -185,6 +186,104 @@ def create_database(name: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def drop_bench_databases() -> list[str]:
+    """Drop every database whose name starts with samen_bench_ and return their names.
+
+    A run's databases (the echo service's, the gateway's accounts data and those of the scripts
+    under bench/) take more than 1 GB after a full run, so they go when the run ends. Two runs at
+    the same time would drop each other's databases.
+    """
+    with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
+        names = [row[0] for row in conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", (DATABASE_PREFIX.replace("_", r"\_") + "%",)
+        )]
+        for name in names:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return names
+
+
+class AmqpSocketWatch:
+    """Count the TCP connections to the AMQP port that processes open and close, from /proc.
+
+    A thread reads the processes' socket inodes every `interval` seconds and keeps those whose
+    remote port is `port`. The management API lists a new connection only seconds later, so it
+    cannot count connections opened during a few seconds of load. A connection that opens and
+    closes between two readings is missed, so the interval stays short.
+    """
+
+    def __init__(self, pids: list[int], port: int = 5672, interval: float = 0.05):
+        self.pids = list(pids)
+        self.port = port
+        self.interval = interval
+        self.initial: set[int] = set()
+        self.seen: set[int] = set()
+        self.final: set[int] = set()
+        self.readings = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> "AmqpSocketWatch":
+        self.initial = self._read()
+        self.seen = set(self.initial)
+        self._thread.start()
+        return self
+
+    def stop(self) -> dict:
+        """Stop reading and return the counts: open at start and end, opened and closed meanwhile."""
+        self._stop.set()
+        self._thread.join()
+        self.final = self._read()
+        self.seen |= self.final
+        return {
+            "open_at_start": len(self.initial),
+            "open_at_end": len(self.final),
+            "opened": len(self.seen - self.initial),
+            "closed": len(self.seen - self.final),
+            "readings": self.readings,
+            "interval_seconds": self.interval,
+        }
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.seen |= self._read()
+            self.readings += 1
+
+    def _read(self) -> set[int]:
+        inodes: set[int] = set()
+        remote: dict[int, int] = {}
+        for pid in self.pids:
+            try:
+                descriptors = os.listdir(f"/proc/{pid}/fd")
+            except OSError:
+                continue
+            for descriptor in descriptors:
+                try:
+                    link = os.readlink(f"/proc/{pid}/fd/{descriptor}")
+                except OSError:
+                    # Closed since the listing, like the descriptor of the listing itself.
+                    continue
+                if link.startswith("socket:["):
+                    inodes.add(int(link[8:-1]))
+            if not remote:
+                remote = _tcp_remote_ports(pid)
+        return {inode for inode in inodes if remote.get(inode) == self.port}
+
+
+def _tcp_remote_ports(pid: int) -> dict[int, int]:
+    """Return {socket inode: remote port} of the TCP sockets in the network namespace of `pid`."""
+    ports: dict[int, int] = {}
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 9:
+                ports[int(fields[9])] = int(fields[2].rsplit(":", 1)[1], 16)
+    return ports
+
+
 def base_environment(vhost: Vhost, data_dir: Path) -> dict[str, str]:
     """Return the environment of every process a benchmark starts."""
     env = dict(os.environ)
@@ -266,6 +365,12 @@ def cpu_seconds(pids: list[int]) -> float:
         # the pid and the command name that precede the closing bracket.
         ticks += int(fields[11]) + int(fields[12])
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def machine_ticks() -> tuple[int, int]:
+    """Return the machine's (idle, total) CPU ticks so far, from the first line of /proc/stat."""
+    values = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return values[3] + values[4], sum(values)
 
 
 def child_pids(pid: int) -> list[int]:

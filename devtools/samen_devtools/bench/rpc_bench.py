@@ -57,7 +57,7 @@ def run_threads(callers: list, seconds: float) -> int:
             call()
             counts[index] += 1
 
-    threads = [threading.Thread(target=loop, args=(index,)) for index in range(len(callers))]
+    threads = [threading.Thread(target=loop, args=(index,), daemon=True) for index in range(len(callers))]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -314,7 +314,7 @@ class RpcBench:
         # The first pass opens the pool slots and database connections, and the second is timed.
         for _ in range(2):
             started = time.perf_counter()
-            threads = [threading.Thread(target=call) for call in sleepers]
+            threads = [threading.Thread(target=call, daemon=True) for call in sleepers]
             for thread in threads:
                 thread.start()
             for thread in threads:
@@ -330,10 +330,15 @@ class RpcBench:
         echo = self.measure(echo_callers)
         result["echo_concurrent"] = echo.as_dict()
         result["echo_ratio"] = round(echo.median / baseline.median, 2) if baseline.median else None
+        idle_before, total_before = harness.machine_ticks()
+        wait_cpu = _cpu_ms_per_call(service[0].pid, many, self.rounds.seconds)
+        idle_after, total_after = harness.machine_ticks()
         result["service_cpu_ms_per_call"] = {
-            "wait_in_database": _cpu_ms_per_call(service[0].pid, many, self.rounds.seconds),
+            "wait_in_database": wait_cpu,
             "echo": _cpu_ms_per_call(service[0].pid, echo_callers, self.rounds.seconds),
         }
+        # The share of the machine's CPU time left idle while ten callers ran `wait_in_database`.
+        result["machine_idle_share"] = round((idle_after - idle_before) / max(1, total_after - total_before), 3)
         self.stop(service)
         return result
 
