@@ -56,7 +56,7 @@ def render(results: dict) -> str:
         "| --- | --- | --- | --- | --- | --- |",
     ]
     lines += _summary_rows(benchmarks)
-    lines += _guarded(benchmarks, ("rpc_stock", "rpc_samen"), "RPC layer", _rpc_section)
+    lines += _rpc_guarded(benchmarks)
     lines += _guarded(benchmarks, ("gateway",), "Gateway", lambda b: _gateway_section(b["gateway"]))
     lines += _guarded(benchmarks, ("database",), "Database under green threads",
                       lambda b: _database_section(b["database"]))
@@ -234,7 +234,16 @@ def _sampled_time_note(profile: dict) -> list[str]:
     return lines
 
 
-def _rpc_section(benchmarks: dict) -> list[str]:
+def _rpc_guarded(benchmarks: dict) -> list[str]:
+    """Render the RPC section for whichever of the two paths has a result, and say what the other lacks."""
+    keys = ("rpc_stock", "rpc_samen")
+    measured = tuple(key for key in keys if _measured(benchmarks.get(key)))
+    if not measured:
+        return ["", "## RPC layer", "", *_missing(benchmarks, keys)]
+    return _rpc_section(benchmarks, measured) + _missing(benchmarks, tuple(k for k in keys if k not in measured))
+
+
+def _rpc_section(benchmarks: dict, keys: tuple[str, ...]) -> list[str]:
     lines = [
         "",
         "## RPC layer",
@@ -250,7 +259,7 @@ def _rpc_section(benchmarks: dict) -> list[str]:
         "| path | max_workers (prefetch) | request: confirms, persistent | reply: confirms, persistent | replies acknowledged |",
         "| --- | --- | --- | --- | --- |",
     ]
-    for key in ("rpc_stock", "rpc_samen"):
+    for key in keys:
         result = benchmarks[key]
         guarantees = result["guarantees"]
         lines.append(
@@ -264,14 +273,14 @@ def _rpc_section(benchmarks: dict) -> list[str]:
         "in the load of other processes hits both. A ratio is the median of the ratios per pair of rounds,",
         "and its ± is half their range relative to that median.",
     ]
-    for key in ("rpc_stock", "rpc_samen"):
+    for key in keys:
         cpu = benchmarks[key]["concurrent"].get("server_cpu_ms_per_call")
         if cpu:
             lines += ["", f"Server CPU time per call with 20 callers, {benchmarks[key]['label']} path (from "
                       f"/proc/<pid>/stat, one round each): nameko service {cpu['nameko service']} ms, raw kombu "
                       f"server {cpu['raw kombu server']} ms."]
-    samen = benchmarks["rpc_samen"]["concurrent"]["ratio"]
-    if samen < RPC_GOAL:
+    samen = benchmarks["rpc_samen"]["concurrent"]["ratio"] if "rpc_samen" in keys else None
+    if samen is not None and samen < RPC_GOAL:
         lines += ["", f"**Missed:** the tuned path reaches {samen:.0%} of raw kombu with 20 callers; the goal is "
                   f"{RPC_GOAL:.0%}. The tuning so far: 20 workers and prefetch per process; requests and replies "
                   "transient; publisher confirms on requests only, because a request to a service without a queue "
@@ -288,11 +297,13 @@ def _rpc_section(benchmarks: dict) -> list[str]:
                           "on blocking sockets.")
         else:
             lines[-1] += " This run recorded no profile (smoke run or `--no-profile`), so it names no hot spots."
-    stock = benchmarks["rpc_stock"]["concurrent"]["ratio"]
-    lines += ["", f"nameko out of the box reaches {stock:.0%} of raw kombu with 20 callers. It is the reference for "
-              f"the tuning: the {RPC_GOAL:.0%} goal applies to the tuned path, which the services use."]
-    lines += _profile_lines(benchmarks["rpc_stock"].get("profile"), "the stock nameko service")
-    lines += _profile_lines(benchmarks["rpc_samen"].get("profile"), "the tuned Samen service")
+    if "rpc_stock" in keys:
+        stock = benchmarks["rpc_stock"]["concurrent"]["ratio"]
+        lines += ["", f"nameko out of the box reaches {stock:.0%} of raw kombu with 20 callers. It is the reference "
+                  f"for the tuning: the {RPC_GOAL:.0%} goal applies to the tuned path, which the services use."]
+    for key, what in (("rpc_stock", "the stock nameko service"), ("rpc_samen", "the tuned Samen service")):
+        if key in keys:
+            lines += _profile_lines(benchmarks[key].get("profile"), what)
     return lines
 
 
