@@ -17,7 +17,7 @@ import argparse
 import json
 import os
 import platform
-import secrets
+import random
 import signal
 import socket
 import subprocess
@@ -75,12 +75,29 @@ def drop_databases() -> None:
         migrate.drop_service(service, PREFIX)
 
 
+SEED = 20261204
+TOKEN_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def _seeded_uuid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def _seeded_token(rng: random.Random, length: int) -> str:
+    """Return `length` characters of the URL-safe alphabet that FCM registration tokens use."""
+    return "".join(rng.choice(TOKEN_ALPHABET) for _ in range(length))
+
+
 def seed(urls: dict[str, str], count: int) -> tuple[str, list[str]]:
-    """Insert one organisation, one group and `count` guardians with one child and one device each."""
-    organisation_id, location_id, group_id = (str(uuid.uuid4()) for _ in range(3))
+    """Insert one organisation, one group and `count` guardians with one child and one device each.
+
+    Ids and device tokens come from a seeded generator, so the same `count` gives the same rows.
+    """
+    rng = random.Random(SEED)
+    organisation_id, location_id, group_id = (_seeded_uuid(rng) for _ in range(3))
     today = date.today()
-    guardians = [str(uuid.uuid4()) for _ in range(count)]
-    children = [str(uuid.uuid4()) for _ in range(count)]
+    guardians = [_seeded_uuid(rng) for _ in range(count)]
+    children = [_seeded_uuid(rng) for _ in range(count)]
     with psycopg.connect(urls["accounts"], autocommit=True) as sql:
         sql.execute("INSERT INTO organisations (id, external_ref, name) VALUES (%s, 'bench-org', 'Bench')",
                     (organisation_id,))
@@ -104,7 +121,7 @@ def seed(urls: dict[str, str], count: int) -> tuple[str, list[str]]:
         with sql.cursor().copy("COPY placements (id, external_ref, child_id, group_id, care_type, weekdays, dayparts, "
                                "start_date) FROM STDIN") as copy:
             for number, child_id in enumerate(children):
-                copy.write_row((str(uuid.uuid4()), f"bench-pl-{number}", child_id, group_id, "daycare", [1, 2, 3],
+                copy.write_row((_seeded_uuid(rng), f"bench-pl-{number}", child_id, group_id, "daycare", [1, 2, 3],
                                 ["morning"], today - timedelta(days=30)))
     with psycopg.connect(urls["notify"], autocommit=True) as sql:
         with sql.cursor().copy("COPY recipients (account_id, kind, display_name, language, quiet_hours_enabled) "
@@ -113,8 +130,8 @@ def seed(urls: dict[str, str], count: int) -> tuple[str, list[str]]:
                 copy.write_row((guardian_id, "guardian", "", "nl", False))
         with sql.cursor().copy("COPY devices (id, account_id, token, platform, name) FROM STDIN") as copy:
             for guardian_id in guardians:
-                token = secrets.token_urlsafe(16) + ":APA91b" + secrets.token_urlsafe(105)
-                copy.write_row((str(uuid.uuid4()), guardian_id, token, "android", "bench"))
+                token = _seeded_token(rng, 22) + ":APA91b" + _seeded_token(rng, 140)
+                copy.write_row((_seeded_uuid(rng), guardian_id, token, "android", "bench"))
     return organisation_id, guardians
 
 
