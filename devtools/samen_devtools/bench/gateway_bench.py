@@ -109,48 +109,79 @@ def _python_round(url: str, headers: dict, seconds: float, connections: int) -> 
     }
 
 
+class Endpoint:
+    """One URL loaded in `measure_alternating`, with the processes whose CPU time it counts."""
+
+    def __init__(self, url: str, headers: dict, cpu_pids: dict | None = None):
+        self.url = url
+        self.headers = headers
+        self.cpu_pids = cpu_pids or {}
+        self.results: list[dict] = []
+        self.cpu_seconds = dict.fromkeys(self.cpu_pids, 0.0)
+        self.seconds = 0.0
+
+    def timed_round(self, seconds: float) -> None:
+        before = {name: harness.cpu_seconds(pids) for name, pids in self.cpu_pids.items()}
+        started = time.monotonic()
+        self.results.append(load_round(self.url, self.headers, seconds))
+        self.seconds += time.monotonic() - started
+        for name, pids in self.cpu_pids.items():
+            self.cpu_seconds[name] += harness.cpu_seconds(pids) - before[name]
+
+    def summary(self) -> dict:
+        return _summarise(self.results, self.cpu_seconds if self.cpu_pids else None)
+
+
+def measure_alternating(endpoints: list[Endpoint], rounds: harness.Rounds) -> list[dict]:
+    """Load the endpoints in turn, one round each per repeat, so drift in the machine's load hits all of them.
+
+    The CPU time of each endpoint's processes is counted during its own rounds only.
+    """
+    for _ in range(rounds.warmup):
+        for endpoint in endpoints:
+            load_round(endpoint.url, endpoint.headers, rounds.seconds)
+    for _ in range(rounds.repeats):
+        for endpoint in endpoints:
+            endpoint.timed_round(rounds.seconds)
+    return [endpoint.summary() for endpoint in endpoints]
+
+
+def _summarise(results: list[dict], cpu_seconds: dict | None) -> dict:
+    requests_made = sum(result["requests"] for result in results)
+    summary = harness.Sample([result["rate"] for result in results]).as_dict()
+    summary["p50_ms"] = sorted(result["p50_ms"] for result in results)[len(results) // 2]
+    summary["p99_ms"] = sorted(result["p99_ms"] for result in results)[len(results) // 2]
+    summary["errors"] = sum(result["errors"] for result in results)
+    summary["generator"] = results[0]["generator"]
+    if cpu_seconds and requests_made:
+        summary["cpu_ms_per_request"] = {
+            name: round(seconds * 1000 / requests_made, 2) for name, seconds in cpu_seconds.items()
+        }
+    return summary
+
+
 def measure_endpoint(url: str, headers: dict, rounds: harness.Rounds, cpu_pids: dict | None = None) -> dict:
     """Load `url` in rounds and summarise them.
 
     With `cpu_pids` ({name: [pid, ...]}) the summary also has the CPU time that each named group
     of processes spent per request in the timed rounds, in ms.
     """
-    for _ in range(rounds.warmup):
-        load_round(url, headers, rounds.seconds)
-    cpu_before = {name: harness.cpu_seconds(pids) for name, pids in (cpu_pids or {}).items()}
-    results = [load_round(url, headers, rounds.seconds) for _ in range(rounds.repeats)]
-    requests_made = sum(result["requests"] for result in results)
-    sample = harness.Sample([result["rate"] for result in results])
-    summary = sample.as_dict()
-    summary["p50_ms"] = sorted(result["p50_ms"] for result in results)[len(results) // 2]
-    summary["p99_ms"] = sorted(result["p99_ms"] for result in results)[len(results) // 2]
-    summary["errors"] = sum(result["errors"] for result in results)
-    summary["generator"] = results[0]["generator"]
-    if cpu_pids and requests_made:
-        summary["cpu_ms_per_request"] = {
-            name: round((harness.cpu_seconds(pids) - cpu_before[name]) * 1000 / requests_made, 2)
-            for name, pids in cpu_pids.items()
-        }
-    return summary
+    return measure_alternating([Endpoint(url, headers, cpu_pids)], rounds)[0]
 
 
 def run(vhost: harness.Vhost, env: dict, processes: harness.Processes, rounds: harness.Rounds, token: str,
         work_dir, profile: bool) -> dict:
-    """Measure the bare endpoint, then `me` through the gateway with the accounts service behind it."""
+    """Measure the bare endpoint and `me` through the gateway with the accounts service behind it, in alternating rounds."""
     bare_port = harness.free_port()
     bare = processes.start("bare-gunicorn", gunicorn_command("samen_devtools.bench.bare_app:create_app()", bare_port),
                            env)
-    harness.wait_for_port(bare_port)
-    bare_result = measure_endpoint(f"http://127.0.0.1:{bare_port}/bare", {}, rounds,
-                                   {"gunicorn workers": harness.child_pids(bare.pid)})
-    processes.stop(bare)
-
     accounts = processes.start(
         "accounts", [str(harness.BIN / "nameko"), "run", "--config", "deploy/nameko.yaml", "samen_accounts.service"],
         env,
     )
     gateway_port = harness.free_port()
     gateway = processes.start("gateway-gunicorn", gunicorn_command("samen_gateway.app:create_app()", gateway_port), env)
+    harness.wait_for_port(bare_port)
     harness.wait_for_port(gateway_port)
     url = f"http://127.0.0.1:{gateway_port}/api/v1/me"
     headers = {"Authorization": f"Bearer {token}"}
@@ -162,16 +193,18 @@ def run(vhost: harness.Vhost, env: dict, processes: harness.Processes, rounds: h
     for _ in range(max(1, rounds.warmup)):
         load_round(url, headers, max(2.0, rounds.seconds), connections=2 * CONNECTIONS)
     workers = harness.child_pids(gateway.pid)
+    bare_endpoint = Endpoint(f"http://127.0.0.1:{bare_port}/bare", {},
+                             {"gunicorn workers": harness.child_pids(bare.pid)})
+    me_endpoint = Endpoint(url, headers, {"gateway workers": workers, "accounts service": [accounts.pid],
+                                          **shared_server_pids()})
     names_before = vhost.connection_names()
     watch = harness.AmqpSocketWatch(workers).start()
-    load_started = time.time()
-    timed = harness.Rounds(0, rounds.repeats, rounds.seconds)
-    me_result = measure_endpoint(url, headers, timed, {"gateway workers": workers,
-                                                       "accounts service": [accounts.pid],
-                                                       **shared_server_pids()})
-    load_seconds = time.time() - load_started
+    bare_result, me_result = measure_alternating([bare_endpoint, me_endpoint], rounds)
+    # The gateway is idle during the bare endpoint's rounds, so its load lasted its own rounds.
+    load_seconds = me_endpoint.seconds
     sockets = watch.stop()
     names_after = vhost.connection_names()
+    processes.stop(bare)
 
     profile_result = None
     if profile and bare_result["median"] and me_result["median"] / bare_result["median"] < GOAL:

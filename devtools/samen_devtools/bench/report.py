@@ -352,7 +352,8 @@ def _gateway_section(gateway: dict) -> list[str]:
         "`GET /api/v1/me` for a guardian, through gunicorn (`deploy/gunicorn.conf.py`), the gateway and",
         "the accounts service, against `GET /bare` of `samen_devtools.bench.bare_app` under the same",
         f"gunicorn configuration, both loaded by {gateway['subject']['generator']} with "
-        f"{gateway_connections()} connections.",
+        f"{gateway_connections()} connections. Both servers run at once and their timed rounds alternate, so "
+        "drift in the load of other processes hits both.",
         f"Data set: {data_set['counts']} (imported in {data_set['seconds']} s).",
         "",
         "| endpoint | requests/s | p50 | p99 | errors |",
