@@ -26,13 +26,7 @@ RUNNING: list[subprocess.Popen] = []
 def stop_running() -> None:
     """Stop every script still running, and the processes it started, by process group."""
     for process in list(RUNNING):
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        harness.stop_group(process)
         RUNNING.remove(process)
 
 

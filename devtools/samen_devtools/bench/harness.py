@@ -324,6 +324,17 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
 
 
+def stop_group(process: subprocess.Popen, timeout: float = 15) -> None:
+    """Stop a process started in a session of its own, and its children, with SIGTERM, then SIGKILL."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
 class Processes:
     """Child processes of one benchmark, each in its own process group, stopped by pid."""
 
@@ -338,13 +349,7 @@ class Processes:
         return process
 
     def stop(self, process: subprocess.Popen) -> None:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        stop_group(process)
         if process in self.started:
             self.started.remove(process)
 

@@ -250,7 +250,7 @@ def _sampled_time_note(profile: dict) -> list[str]:
 
 
 def _rpc_guarded(benchmarks: dict) -> list[str]:
-    """Render the RPC section for whichever of the two paths has a result, and say what the other lacks."""
+    """Render the RPC section for each path that has a result, and list why the other has none."""
     keys = ("rpc_stock", "rpc_samen")
     measured = tuple(key for key in keys if _measured(benchmarks.get(key)))
     if not measured:

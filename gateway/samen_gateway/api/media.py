@@ -307,8 +307,8 @@ def album_zip(child_id):
             log.warning("zip.object_missing", photo_id=entry["photo_id"], request_id=request_id)
             return None
 
-    # The first object is opened before the status line goes out, so storage that is down at the
-    # start answers 503 in place of a 200 with a broken archive.
+    # The first object is opened before the status line goes out. So when storage is down at the
+    # start, the response is a 503 in place of a 200 with a broken archive.
     try:
         first = open_entry(entries[0]) if entries else None
     except StorageError as exc:
@@ -323,9 +323,9 @@ def album_zip(child_id):
                 if chunks is None:
                     continue
                 info = zipfile.ZipInfo(entry["filename"], date_time=_zip_time(entry["taken_at"]))
-                # NOTE: a storage failure after the first object ends the response early without
-                # the archive's last chunk, so the client sees a cut-off transfer; the status line
-                # (200) was sent already.
+                # NOTE: a storage failure after the first object ends the response early, without
+                # the archive's last chunk. The client gets a cut-off transfer, because the status
+                # line (200) was sent already.
                 with archive.open(info, "w") as target:
                     for chunk in chunks:
                         target.write(chunk)
